@@ -1,0 +1,30 @@
+# The two commands of the README: `make run` and `make test`. Everything else is their plumbing.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+PYTEST_ARGS ?=
+
+.PHONY: run test setup test-deps bench
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[test]'
+	touch $@
+
+setup: $(VENV)/.installed
+
+run: setup
+	$(BIN)/promptify db upgrade
+	$(BIN)/promptify demo --base-url http://127.0.0.1:$(PORT)
+	$(BIN)/promptify run --host 127.0.0.1 --port $(PORT)
+
+tests/node/node_modules/.installed: tests/node/package.json
+	npm install --prefix tests/node --no-audit --no-fund --loglevel=error
+	touch $@
+
+test-deps: setup tests/node/node_modules/.installed
+
+test: test-deps
+	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -1,0 +1,23 @@
+"""Promptify: a self-hosted support messenger that knows who the visitor really is."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Assemble the application; no I/O beyond making sure `instance/` exists."""
+    from promptify import config, errors, security
+    from promptify.blueprints import register_blueprints
+    from promptify.extensions import register_extensions
+
+    app = Flask(__name__, instance_relative_config=True)
+    config.load(app, test_config)
+    register_extensions(app)
+    register_blueprints(app)
+    errors.register_error_handlers(app)
+    security.init_app(app)
+    return app

@@ -1,0 +1,96 @@
+"""The widget API `/widget/v1/...` (§2): JSON only, CORS for allowed origins, session header."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from promptify import clock
+from promptify.identity.errors import IdentifyError
+from promptify.identity.strict_json import StrictJSONError, loads_strict
+from promptify.services import failures
+from promptify.services import identify as identify_service
+from promptify.services import workspaces
+from promptify.services.sessions import SESSION_HEADER
+
+bp = Blueprint("widget", __name__, url_prefix="/widget/v1")
+
+CORS_HEADERS = {
+    "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+    "Access-Control-Allow-Headers": f"Content-Type, {SESSION_HEADER}",
+    "Access-Control-Expose-Headers": "Retry-After",
+    "Access-Control-Max-Age": "600",
+}
+
+
+@bp.before_request
+def _resolve_workspace_and_origin() -> ResponseReturnValue | None:
+    """Find the workspace, enforce allowed origins (§2), and answer CORS preflights."""
+    app_id = (request.view_args or {}).get("app_id")
+    if app_id is None:
+        return None
+    origin = request.headers.get("Origin")
+    g.cors_origin = origin  # errors about the app itself are readable by any page
+    g.workspace = workspaces.get_workspace(app_id)
+    if origin is not None and not workspaces.origin_allowed(g.workspace, origin):
+        g.cors_origin = None
+        error = IdentifyError(
+            "origin_not_allowed",
+            f"Requests from {origin[:200]} are not allowed; add this origin in Settings › Messenger › Installation.",
+        )
+        if request.endpoint == "widget.identify" and request.method == "POST":
+            failures.record(g.workspace, error, origin=origin, now=clock.now())
+        raise error
+    if request.method == "OPTIONS":
+        return Response(status=204)
+    return None
+
+
+@bp.after_request
+def _cors(response: Response) -> Response:
+    origin = g.get("cors_origin")
+    if origin:
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers.update(CORS_HEADERS)
+    response.vary.add("Origin")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def read_json_object() -> dict[str, Any]:
+    """The body as a JSON object, or the §2.2 error for 413 / 415 / invalid_json."""
+    if request.mimetype != "application/json":
+        raise IdentifyError("unsupported_media_type", "Send the body as application/json.")
+    try:
+        raw = request.get_data(cache=False)
+    except RequestEntityTooLarge:
+        raise IdentifyError("payload_too_large", "The request body is larger than 64 KiB.") from None
+    if request.content_length is None and len(raw) > (current_app.config["MAX_CONTENT_LENGTH"] or len(raw)):
+        raise IdentifyError("payload_too_large", "The request body is larger than 64 KiB.")
+    try:
+        body = loads_strict(raw)
+    except StrictJSONError as error:
+        raise IdentifyError("invalid_json", f"The request body is not valid JSON: {error}.") from None
+    if not isinstance(body, dict):
+        raise IdentifyError("invalid_json", "The request body must be a JSON object, as passed to setUser().")
+    return body
+
+
+@bp.post("/apps/<app_id>/identify")
+def identify(app_id: str) -> ResponseReturnValue:
+    now = clock.now()
+    try:
+        result = identify_service.identify(
+            g.workspace,
+            read_json_object(),
+            session_token=request.headers.get(SESSION_HEADER),
+            user_agent=request.headers.get("User-Agent"),
+            now=now,
+        )
+    except IdentifyError as error:
+        failures.record(g.workspace, error, origin=request.headers.get("Origin"), now=now)
+        raise
+    return jsonify(session=result.session_token, contact=result.contact)

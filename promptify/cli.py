@@ -1,0 +1,144 @@
+"""The `promptify` command (§5): thin wrappers over services that print results, not chatter."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+
+import click
+from flask.cli import FlaskGroup
+from sqlalchemy import select
+from werkzeug.security import generate_password_hash
+
+from promptify import clock, create_app
+from promptify.extensions import db
+from promptify.identity.keys import KeyRejected
+from promptify.models import Operator, Workspace
+from promptify.models.operator import ROLES
+from promptify.services import keys as keys_service
+from promptify.services import workspaces
+from promptify.services.workspaces import InvalidOrigin
+
+
+@click.group(cls=FlaskGroup, create_app=create_app)
+def cli() -> None:
+    """Promptify: a self-hosted support messenger."""
+
+
+def _workspace_or_exit(app_id: str) -> Workspace:
+    workspace = workspaces.find_workspace(app_id)
+    if workspace is None:
+        raise click.ClickException(f"no workspace with app id {app_id}")
+    return workspace
+
+
+@cli.group()
+def workspace() -> None:
+    """Create workspaces and switch signed identification on or off."""
+
+
+@workspace.command("create")
+@click.argument("name")
+@click.option("--origin", "origins", multiple=True, help="Allowed origin, e.g. https://app.example.com")
+def workspace_create(name: str, origins: tuple[str, ...]) -> None:
+    """Create a workspace and print its app id alone on stdout."""
+    try:
+        created = workspaces.create_workspace(name, list(origins), now=clock.now())
+    except InvalidOrigin as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(created.app_id)
+
+
+@workspace.command("require-jwt")
+@click.argument("app_id")
+@click.argument("state", type=click.Choice(["on", "off"]))
+def workspace_require_jwt(app_id: str, state: str) -> None:
+    """Require signed identification (on) or allow unsigned setUser calls (off)."""
+    workspaces.set_require_jwt(_workspace_or_exit(app_id), state == "on")
+    click.echo(f"signed identification {'required' if state == 'on' else 'optional'}", err=True)
+
+
+@cli.group()
+def operator() -> None:
+    """Console logins."""
+
+
+def create_or_update_operator(email: str, role: str, password: str) -> Operator:
+    existing = db.session.scalar(select(Operator).where(Operator.email == email.lower()))
+    target = existing or Operator(email=email.lower(), name=email.split("@")[0], created_at=clock.now())
+    target.role = role
+    target.active = True
+    target.password_hash = generate_password_hash(password)
+    db.session.add(target)
+    db.session.commit()
+    return target
+
+
+@operator.command("create")
+@click.argument("email")
+@click.option("--role", type=click.Choice(ROLES), default="agent", show_default=True)
+def operator_create(email: str, role: str) -> None:
+    """Create an operator (password from PROMPTIFY_PASSWORD or a prompt)."""
+    password = os.environ.get("PROMPTIFY_PASSWORD") or click.prompt(
+        "Password", hide_input=True, confirmation_prompt=True
+    )
+    if len(password) < 8:
+        raise click.ClickException("the password must have at least 8 characters")
+    create_or_update_operator(email, role, password)
+    click.echo(email.lower())
+
+
+@cli.group()
+def keys() -> None:
+    """Signing keys for signed identification."""
+
+
+@keys.command("add")
+@click.argument("app_id")
+@click.argument("pemfile", type=click.File("r"))
+def keys_add(app_id: str, pemfile: click.utils.LazyFile) -> None:
+    """Add an SPKI public key (PEMFILE, or - for stdin); it becomes current. Prints its thumbprint."""
+    target = _workspace_or_exit(app_id)
+    try:
+        key = keys_service.add_key(target, pemfile.read(20_001), now=clock.now())
+    except KeyRejected as error:
+        click.echo(f"key refused: {error.message}", err=True)
+        sys.exit(1)
+    click.echo(key.thumbprint)
+
+
+@keys.command("list")
+@click.argument("app_id")
+def keys_list(app_id: str) -> None:
+    """One line per key: thumbprint, key type, status."""
+    for entry in keys_service.list_keys(_workspace_or_exit(app_id), now=clock.now()):
+        status = entry.status
+        if entry.usable_until is not None:
+            status = f"retiring until {entry.usable_until.isoformat(timespec='seconds')}"
+        click.echo(f"{entry.key.thumbprint}\t{entry.key.key_type}\t{status}")
+
+
+@keys.command("revoke")
+@click.argument("app_id")
+@click.argument("thumbprint")
+def keys_revoke(app_id: str, thumbprint: str) -> None:
+    """End a key's validity now."""
+    try:
+        keys_service.revoke_key(_workspace_or_exit(app_id), thumbprint, now=clock.now())
+    except keys_service.UnknownKey as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"revoked {thumbprint}", err=True)
+
+
+@cli.command("demo")
+@click.option("--base-url", default="http://127.0.0.1:5000", show_default=True)
+def demo(base_url: str) -> None:
+    """Create (or refresh) a demo workspace and admin, and print how to try them."""
+    from promptify.demo import prepare_demo
+
+    prepare_demo(base_url.rstrip("/"), echo=click.echo)
+
+
+def main() -> None:  # pragma: no cover - console entry point alias
+    cli()

@@ -1,0 +1,71 @@
+"""One JSON error envelope for the widget API (§2.2), whatever went wrong."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify, request
+from sqlalchemy.exc import DBAPIError, OperationalError
+from werkzeug.exceptions import HTTPException
+
+from promptify.extensions import db
+from promptify.identity.errors import IdentifyError
+
+log = logging.getLogger(__name__)
+
+ApiError = IdentifyError  # the widget API speaks the identity error table
+
+_HTTP_CODES = {
+    404: ("not_found", "No such endpoint."),
+    405: ("method_not_allowed", "This endpoint does not accept that HTTP method."),
+    413: ("payload_too_large", "The request body is larger than 64 KiB."),
+    415: ("unsupported_media_type", "Send the body as application/json."),
+}
+
+
+def _is_widget_request() -> bool:
+    return request.path.startswith("/widget/")
+
+
+def error_response(error: IdentifyError) -> Response:
+    response = jsonify(error.to_json())
+    response.status_code = error.status
+    return response
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(IdentifyError)
+    def _identify_error(error: IdentifyError) -> Response:
+        return error_response(error)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException) -> Response | HTTPException:
+        if not _is_widget_request():
+            return error
+        code, message = _HTTP_CODES.get(error.code or 500, ("not_found", "No such endpoint."))
+        if error.code == 400:
+            code, message = "invalid_json", "The request body is not valid JSON."
+        return error_response(IdentifyError(code, message))
+
+    @app.errorhandler(OperationalError)
+    def _database_down(error: OperationalError) -> Response:
+        db.session.rollback()
+        log.warning("database unavailable: %s", error.orig)
+        if _is_widget_request() or request.path == "/healthz":
+            response = error_response(IdentifyError("unavailable", "The database is unreachable; nothing was written. Retry shortly."))
+            response.headers["Retry-After"] = "5"
+            return response
+        return Response("Service unavailable: the database is unreachable.", 503, mimetype="text/plain")
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> Response:
+        db.session.rollback()
+        if isinstance(error, DBAPIError) and error.connection_invalidated:
+            return _database_down(error)  # type: ignore[arg-type]
+        log.exception("unhandled error on %s", request.path)
+        if _is_widget_request():
+            # Not in the §2.2 table on purpose: this is a bug, and it must still speak JSON.
+            response = jsonify({"error": {"code": "internal_error", "message": "Unexpected server error.", "field": None}})
+            response.status_code = 500
+            return response
+        return Response("Internal server error.", 500, mimetype="text/plain")

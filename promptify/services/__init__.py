@@ -1,0 +1,1 @@
+"""Services: domain rules plus one database transaction each; no request objects here."""

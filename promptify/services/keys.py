@@ -1,0 +1,115 @@
+"""Signing keys of a workspace (§2.1 Keys), shared by the settings form and the CLI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import select
+
+from promptify.extensions import db
+from promptify.identity import keys as key_rules
+from promptify.identity.keys import StoredKey
+from promptify.models import SigningKey, Workspace
+
+
+class UnknownKey(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class KeyStatus:
+    key: SigningKey
+    status: str  # "current" | "retiring" | "revoked" | "expired"
+    usable_until: datetime | None
+
+
+def grace() -> timedelta:
+    return timedelta(seconds=int(current_app.config["KEY_GRACE_SECONDS"]))
+
+
+def stored(key: SigningKey) -> StoredKey:
+    return StoredKey(
+        thumbprint=key.thumbprint,
+        key_type=key.key_type,
+        algorithms=tuple(key.algorithms.split(",")),
+        spki_pem=key.spki_pem,
+        created_at=key.created_at,
+        retired_at=key.retired_at,
+        revoked_at=key.revoked_at,
+    )
+
+
+def _keys_of(workspace: Workspace) -> list[SigningKey]:
+    return list(
+        db.session.scalars(
+            select(SigningKey).where(SigningKey.workspace_id == workspace.id).order_by(SigningKey.created_at.desc(), SigningKey.id.desc())
+        )
+    )
+
+
+def usable_keys(workspace: Workspace, *, now: datetime) -> list[StoredKey]:
+    return key_rules.usable_keys([stored(k) for k in _keys_of(workspace)], now, grace())
+
+
+def add_key(workspace: Workspace, pem_text: str, *, now: datetime) -> SigningKey:
+    """Validate and make the key current; the previous current key starts its grace period.
+
+    Re-adding the current key is a no-op; re-adding a retired or revoked key makes it current again.
+    Raises KeyRejected with the admin-facing message.
+    """
+    info = key_rules.parse_spki_pem(pem_text)
+    keys = _keys_of(workspace)
+    same = next((k for k in keys if k.thumbprint == info.thumbprint), None)
+    if same is not None and same.retired_at is None and same.revoked_at is None:
+        return same
+    for key in keys:
+        if key is not same and key.retired_at is None:
+            key.retired_at = now  # a key's deadline is fixed once: replacing again never moves it
+    if same is None:
+        same = SigningKey(
+            workspace_id=workspace.id,
+            thumbprint=info.thumbprint,
+            key_type=info.key_type,
+            algorithms=",".join(info.algorithms),
+            bits=info.bits,
+            spki_pem=info.spki_pem,
+            created_at=now,
+        )
+        db.session.add(same)
+    else:
+        same.retired_at = None
+        same.revoked_at = None
+    db.session.commit()
+    return same
+
+
+def revoke_key(workspace: Workspace, thumbprint: str, *, now: datetime) -> SigningKey:
+    """End a key's validity at once (a retired key's grace, or a leaked current key)."""
+    key = next((k for k in _keys_of(workspace) if k.thumbprint == thumbprint), None)
+    if key is None:
+        raise UnknownKey(f"no key with thumbprint {thumbprint[:80]!r} in this workspace")
+    if key.revoked_at is None:
+        key.revoked_at = now
+        if key.retired_at is None:
+            key.retired_at = now
+    db.session.commit()
+    return key
+
+
+def list_keys(workspace: Workspace, *, now: datetime) -> list[KeyStatus]:
+    """Every key with its §4 status, newest first."""
+    result = []
+    for key in _keys_of(workspace):
+        deadline = key_rules.grace_deadline(stored(key), grace())
+        if key.revoked_at is not None:
+            status, until = "revoked", None
+        elif deadline is None:
+            status, until = "current", None
+        elif now < deadline:
+            status, until = "retiring", deadline
+        else:
+            status, until = "expired", None
+        result.append(KeyStatus(key, status, until))
+    return result

@@ -1,0 +1,81 @@
+"""Workspaces: creation, lookup by app id, allowed origins, the require-signed switch."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+
+from promptify.extensions import db
+from promptify.identity.errors import IdentifyError
+from promptify.models import AllowedOrigin, Workspace
+
+
+class InvalidOrigin(ValueError):
+    pass
+
+
+def new_app_id() -> str:
+    """`app_` + 20 random url-safe characters (§1)."""
+    return "app_" + secrets.token_urlsafe(15)
+
+
+def normalise_origin(text: str) -> str:
+    """`https://Example.com/` → `https://example.com`; refuses paths, credentials and odd schemes."""
+    value = text.strip()
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidOrigin(f"{value[:100]!r} is not an origin like https://app.example.com")
+    if parts.username or parts.password or parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise InvalidOrigin(f"{value[:100]!r} must be only scheme, host and port, like https://app.example.com")
+    default_port = 443 if parts.scheme == "https" else 80
+    port = f":{parts.port}" if parts.port and parts.port != default_port else ""
+    return f"{parts.scheme}://{parts.hostname.lower()}{port}"
+
+
+def create_workspace(name: str, origins: list[str], *, now: datetime) -> Workspace:
+    normalised = sorted({normalise_origin(o) for o in origins})
+    workspace = Workspace(app_id=new_app_id(), name=name, require_jwt=False, created_at=now)
+    workspace.origins = [AllowedOrigin(origin=o) for o in normalised]
+    db.session.add(workspace)
+    db.session.commit()
+    return workspace
+
+
+def find_workspace(app_id: str) -> Workspace | None:
+    return db.session.scalar(select(Workspace).where(Workspace.app_id == app_id))
+
+
+def get_workspace(app_id: str) -> Workspace:
+    """The workspace of `app_id`, or `404 unknown_app`."""
+    workspace = find_workspace(app_id) if len(app_id) <= 64 else None
+    if workspace is None:
+        raise IdentifyError(
+            "unknown_app",
+            "No workspace has this app id; copy it from Settings › Messenger › Installation.",
+        )
+    return workspace
+
+
+def origin_allowed(workspace: Workspace, origin: str) -> bool:
+    """§2: an empty list allows any origin; otherwise the exact scheme://host[:port] must be listed."""
+    allowed = {o.origin for o in workspace.origins}
+    if not allowed:
+        return True
+    try:
+        return normalise_origin(origin) in allowed
+    except InvalidOrigin:
+        return False
+
+
+def set_origins(workspace: Workspace, origins: list[str]) -> None:
+    normalised = sorted({normalise_origin(o) for o in origins if o.strip()})
+    workspace.origins = [AllowedOrigin(origin=o) for o in normalised]
+    db.session.commit()
+
+
+def set_require_jwt(workspace: Workspace, required: bool) -> None:
+    workspace.require_jwt = required
+    db.session.commit()
