@@ -10,7 +10,7 @@ from flask import Flask
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Assemble the application; no I/O beyond making sure `instance/` exists."""
-    from promptify import config, errors, security
+    from promptify import cli, config, errors, security
     from promptify.blueprints import register_blueprints
     from promptify.extensions import register_extensions
 
@@ -20,4 +20,5 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     register_blueprints(app)
     errors.register_error_handlers(app)
     security.init_app(app)
+    cli.register_commands(app)
     return app

@@ -7,7 +7,8 @@ import secrets
 import sys
 
 import click
-from flask.cli import FlaskGroup
+from flask import Flask
+from flask.cli import AppGroup, FlaskGroup, with_appcontext
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
@@ -26,6 +27,12 @@ def cli() -> None:
     """Promptify: a self-hosted support messenger."""
 
 
+def register_commands(app: Flask) -> None:
+    """Attach the commands to `app.cli`, so `promptify` and `app.test_cli_runner()` both see them."""
+    for command in (workspace, operator, keys, demo):
+        app.cli.add_command(command)
+
+
 def _workspace_or_exit(app_id: str) -> Workspace:
     workspace = workspaces.find_workspace(app_id)
     if workspace is None:
@@ -33,7 +40,7 @@ def _workspace_or_exit(app_id: str) -> Workspace:
     return workspace
 
 
-@cli.group()
+@click.group(cls=AppGroup)
 def workspace() -> None:
     """Create workspaces and switch signed identification on or off."""
 
@@ -59,7 +66,7 @@ def workspace_require_jwt(app_id: str, state: str) -> None:
     click.echo(f"signed identification {'required' if state == 'on' else 'optional'}", err=True)
 
 
-@cli.group()
+@click.group(cls=AppGroup)
 def operator() -> None:
     """Console logins."""
 
@@ -89,7 +96,7 @@ def operator_create(email: str, role: str) -> None:
     click.echo(email.lower())
 
 
-@cli.group()
+@click.group(cls=AppGroup)
 def keys() -> None:
     """Signing keys for signed identification."""
 
@@ -131,7 +138,8 @@ def keys_revoke(app_id: str, thumbprint: str) -> None:
     click.echo(f"revoked {thumbprint}", err=True)
 
 
-@cli.command("demo")
+@click.command("demo")
+@with_appcontext
 @click.option("--base-url", default="http://127.0.0.1:5000", show_default=True)
 def demo(base_url: str) -> None:
     """Create (or refresh) a demo workspace and admin, and print how to try them."""
@@ -139,6 +147,3 @@ def demo(base_url: str) -> None:
 
     prepare_demo(base_url.rstrip("/"), echo=click.echo)
 
-
-def main() -> None:  # pragma: no cover - console entry point alias
-    cli()

@@ -13,6 +13,7 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -53,11 +54,16 @@ _ALIASES = {
 
 @dataclass(frozen=True)
 class OrganizationInput:
-    """One entry of `organizations` (§2.1): external id, display name, attrs to merge."""
+    """One entry of `organizations` (§2.1): external id, display name, attrs to merge.
+
+    `index` is the entry's position in the request's list (of the last entry with that id, which
+    won), so a later after-merge error can name `organizations[<index>].attrs`.
+    """
 
     external_id: str
     name: str
     attrs: dict[str, AttrValue | None]  # {} when absent; a None value deletes that key
+    index: int = dataclass_field(default=0, compare=False)
 
 
 @dataclass(frozen=True)
@@ -111,7 +117,7 @@ def merge_attrs(
     merged: dict[str, AttrValue] = dict(stored)
     for key, value in incoming.items():
         if value is None:
-            merged[key] = value
+            merged.pop(key, None)
         else:
             merged[key] = value
     return merged
@@ -358,7 +364,7 @@ def _parse_organizations(value: object, *, anonymous: bool) -> tuple[Organizatio
         )
     by_id: dict[str, OrganizationInput] = {}
     for index, entry in enumerate(value):
-        org = _parse_organization(entry, f"{field}[{index}]")
+        org = _parse_organization(entry, index)
         # Reassigning an existing key keeps its first position: last entry wins, first place kept.
         by_id[org.external_id] = org
     if len(by_id) > MAX_ORGANIZATIONS:
@@ -371,8 +377,9 @@ def _parse_organizations(value: object, *, anonymous: bool) -> tuple[Organizatio
     return tuple(by_id.values())
 
 
-def _parse_organization(entry: object, field: str) -> OrganizationInput:
+def _parse_organization(entry: object, index: int) -> OrganizationInput:
     """§2.1: {"id": string | integer, "name": non-empty string, "attrs"?: object}."""
+    field = f"organizations[{index}]"
     if not isinstance(entry, dict):
         raise IdentifyError(
             "invalid_field",
@@ -403,7 +410,7 @@ def _parse_organization(entry: object, field: str) -> OrganizationInput:
             f"{field}.name is required: every organization needs a display name.",
             f"{field}.name",
         )
-    return OrganizationInput(external_id, name, attrs)
+    return OrganizationInput(external_id, name, attrs, index)
 
 
 # --- shared checks and messages ------------------------------------------------------------
@@ -463,22 +470,33 @@ def _unknown_top_level_key(key: object, *, signed: bool) -> IdentifyError:
             'remove it, or sign the payload and send {"jwt": "<token>"}.',
             str(key),
         )
+    if signed:
+        claims = (*USER_KEYS, *sorted(REGISTERED_CLAIMS))
+        return _unknown_key(key, claims, parent=None, noun="claim", where="in the token payload")
     return _unknown_key(key, USER_KEYS, parent=None)
 
 
-def _unknown_key(key: object, allowed: tuple[str, ...], parent: str | None) -> IdentifyError:
+def _unknown_key(
+    key: object,
+    allowed: tuple[str, ...],
+    parent: str | None,
+    *,
+    noun: str = "field",
+    where: str = "at the top level",
+) -> IdentifyError:
     safe = isinstance(key, str) and 0 < len(key) <= 64 and key.isprintable()
     if safe:
         field: str | None = f"{parent}.{key}" if parent else str(key)
     else:
-        field = parent
-    where = f"in {parent}" if parent else "at the top level"
+        field = parent  # an unprintable or huge key would make a useless, unloggable path
+    if parent:
+        where = f"in {parent}"
     suggestion = _suggest(key, allowed)
     hint = f' Did you mean "{suggestion}"?' if suggestion else ""
     listed = ", ".join(allowed)
     return IdentifyError(
         "invalid_field",
-        f"Unknown field {_short(key)} {where}.{hint} Allowed fields: {listed}.",
+        f"Unknown {noun} {_short(key)} {where}.{hint} Allowed {noun}s: {listed}.",
         field,
     )
 
@@ -524,4 +542,6 @@ def _short(value: object, limit: int = 40) -> str:
         text = json.dumps(value)
     except (TypeError, ValueError):
         text = ascii(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    if len(text) <= limit:
+        return text
+    return text[: limit - 2] + ('…"' if text.startswith('"') else "…")

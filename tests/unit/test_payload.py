@@ -253,11 +253,15 @@ def test_messages_tell_the_developer_what_to_change() -> None:
     assert 'Did you mean "avatarUrl"?' in parse_error(user(avatar_url="x")).message
     assert 'Did you mean "organizations"?' in parse_error(user(organisations=[])).message
     assert 'Did you mean "attrs"?' in parse_error(user(attributes={})).message
-    assert 'Did you mean "name"?' in parse_error(user(organizations=[{"id": 1, "Name": "A"}])).message
+    org_typo = parse_error(user(organizations=[{"id": 1, "Name": "A"}]))
+    assert 'Did you mean "name"?' in org_typo.message
     assert '{"id": null}' in parse_error({}).message
     assert 'Rename "userId" to "id"' in parse_error({"userId": "u"}).message
     assert "anonymous" in parse_error({"id": None, "organizations": []}).message.lower()
     assert "signed token must identify a user" in parse_error({"id": None}, signed=True).message
+    claim_typo = parse_error({"id": "u", "expires": 1}, signed=True)
+    assert 'Unknown claim "expires"' in claim_typo.message
+    assert 'Did you mean "exp"?' in claim_typo.message
     assert "255" in parse_error({"id": "u" * 256}).message
     assert "Send [] to remove all memberships" in parse_error(user(organizations=None)).message
     assert "https://" in parse_error(user(avatarUrl="http://example.com/a.jpg")).message
@@ -370,6 +374,8 @@ def test_organizations_deduplicated_last_entry_wins_first_position_kept() -> Non
         OrganizationInput("b", "B", {}),
         OrganizationInput("7", "Seven again", {"y": 2}),
     )
+    # The index is that of the winning entry, for errors found later (after the merge).
+    assert [o.index for o in payload.organizations] == [3, 1, 4]
 
 
 def test_eleven_distinct_ids_refused_even_when_duplicates_precede_them() -> None:

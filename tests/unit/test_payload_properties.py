@@ -61,7 +61,8 @@ NOISY_KEYS = st.dictionaries(
     max_size=6,
 )
 # Valid by construction, so that the success paths (attrs, deduplication) are exercised too.
-GOOD_TEXT = st.text(st.characters(exclude_characters="\x00"), min_size=1, max_size=255)
+GOOD_CHARS = st.characters(codec="utf-8", exclude_characters="\x00")  # no lone surrogates
+GOOD_TEXT = st.text(GOOD_CHARS, min_size=1, max_size=255)
 GOOD_IDS = st.integers(min_value=-(10**20), max_value=10**20) | GOOD_TEXT
 GOOD_ATTRS = st.dictionaries(
     st.from_regex(r"[A-Za-z0-9_.-]{1,64}", fullmatch=True),
@@ -69,7 +70,7 @@ GOOD_ATTRS = st.dictionaries(
     | st.booleans()
     | st.integers()
     | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(st.characters(exclude_characters="\x00"), max_size=1000),
+    | st.text(GOOD_CHARS, max_size=1000),
     max_size=MAX_ATTRS,
 )
 GOOD_ORG = st.fixed_dictionaries(
