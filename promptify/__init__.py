@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
+if TYPE_CHECKING:  # keep `import promptify.identity` free of Flask
+    from flask import Flask
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Assemble the application; no I/O beyond making sure `instance/` exists."""
+    from flask import Flask
+
     from promptify import cli, config, errors, security
     from promptify.blueprints import register_blueprints
     from promptify.extensions import register_extensions

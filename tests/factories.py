@@ -47,3 +47,60 @@ def stored_contacts(app: Flask) -> list[dict[str, Any]]:
 def workspace_id(app: Flask, app_id: str) -> int:
     with app.app_context():
         return db.session.scalar(select(Workspace.id).where(Workspace.app_id == app_id))
+
+
+# --- signing keys and tokens ---------------------------------------------------------------
+
+KEY_TYPE_OF_ALG = {"EdDSA": "Ed25519", "Ed25519": "Ed25519", "ES256": "P-256", "PS256": "RSA", "RS256": "RSA"}
+_RSA_CACHE: list[Any] = []
+
+
+def make_private_key(key_type: str) -> Any:
+    """A fresh private key (RSA 2048 is generated once per test session: it is slow)."""
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
+    if key_type == "Ed25519":
+        return ed25519.Ed25519PrivateKey.generate()
+    if key_type == "P-256":
+        return ec.generate_private_key(ec.SECP256R1())
+    if key_type == "RSA-fresh":
+        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    if not _RSA_CACHE:
+        _RSA_CACHE.append(rsa.generate_private_key(public_exponent=65537, key_size=2048))
+    return _RSA_CACHE[0]
+
+
+def public_pem(private_key: Any) -> str:
+    from cryptography.hazmat.primitives import serialization
+
+    return private_key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode()
+
+
+def private_pem(private_key: Any) -> str:
+    from cryptography.hazmat.primitives import serialization
+
+    return private_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+
+
+def sign(private_key: Any, claims: dict[str, Any], *, alg: str = "Ed25519", **header: Any) -> str:
+    """A token signed with joserfc (the verifier's registry, so EdDSA raises no warning)."""
+    from joserfc import jwt
+    from joserfc.jwk import import_key
+
+    from promptify.identity.tokens import jws_registry
+
+    key = import_key(private_pem(private_key), KEY_TYPE_OF_ALG[alg].replace("Ed25519", "OKP").replace("P-256", "EC"))
+    return jwt.encode({"alg": alg, **header}, claims, key, registry=jws_registry(alg))
+
+
+def add_key(app: Flask, app_id: str, private_key: Any) -> str:
+    """Upload the public half of `private_key` to the workspace; returns the thumbprint."""
+    from promptify.services import keys as keys_service
+
+    with app.app_context():
+        workspace = db.session.scalar(select(Workspace).where(Workspace.app_id == app_id))
+        return keys_service.add_key(workspace, public_pem(private_key), now=app_clock.now()).thumbprint

@@ -12,11 +12,11 @@ import binascii
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa, x448, x25519
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from cryptography.hazmat.primitives.serialization import (
     Encoding,
     PublicFormat,
@@ -288,7 +288,7 @@ def _decode_base64(body: str) -> bytes:
     return der
 
 
-def _load_der(der: bytes) -> Any:
+def _load_der(der: bytes) -> PublicKeyTypes:
     """cryptography's DER SPKI loader; failures become a message naming the likely cause."""
     try:
         return load_der_public_key(der)
@@ -323,7 +323,7 @@ def _is_private_key_der(der: bytes) -> bool:
     return True
 
 
-def _non_canonical_message(key: Any, der: bytes) -> str:
+def _non_canonical_message(key: PublicKeyTypes, der: bytes) -> str:
     """Name the non-canonical form when it is recognisable, so the admin gets the right command."""
     if isinstance(key, rsa.RSAPublicKey) and _RSA_PSS_OID in der:
         return MSG_RSA_PSS
@@ -340,7 +340,7 @@ def _non_canonical_message(key: Any, der: bytes) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-def public_key_info_from_crypto_key(key: Any) -> PublicKeyInfo:
+def public_key_info_from_crypto_key(key: PublicKeyTypes) -> PublicKeyInfo:
     """§3.1 key rules for a `cryptography` public key object; raises `KeyRejected` like the paste.
 
     Useful where the key did not come from a paste (CLI, test factories). The encoding rules
@@ -359,6 +359,7 @@ def public_key_info_from_crypto_key(key: Any) -> PublicKeyInfo:
 
 
 def _ed25519_info(key: ed25519.Ed25519PublicKey) -> PublicKeyInfo:
+    """§0.12/§3.2: only canonical points of large order; OpenSSL checks neither on load."""
     point = _ed25519_decode(key.public_bytes(Encoding.Raw, PublicFormat.Raw))
     if point is None:
         raise KeyRejected(MSG_ED25519_ENCODING)
@@ -369,6 +370,7 @@ def _ed25519_info(key: ed25519.Ed25519PublicKey) -> PublicKeyInfo:
 
 
 def _ec_info(key: ec.EllipticCurvePublicKey) -> PublicKeyInfo:
+    """§3.1: P-256 only (ES256); cryptography has already checked that the point is on it."""
     if not isinstance(key.curve, ec.SECP256R1):
         curve = _CURVE_NAMES.get(key.curve.name, key.curve.name)
         raise KeyRejected(MSG_CURVE.format(curve=curve))
@@ -376,6 +378,7 @@ def _ec_info(key: ec.EllipticCurvePublicKey) -> PublicKeyInfo:
 
 
 def _rsa_info(key: rsa.RSAPublicKey) -> PublicKeyInfo:
+    """§1 #31 / §3.1: 2048-8192 bits, e = 65537, odd modulus, no ROCA fingerprint."""
     numbers = key.public_numbers()
     # Order matters: joserfc warns (an error under pytest) when importing RSA < 2048, so the
     # size check must come before RSAKey.import_key.
@@ -392,7 +395,7 @@ def _rsa_info(key: rsa.RSAPublicKey) -> PublicKeyInfo:
 
 
 def _describe(
-    key: Any, key_type: str, algorithms: tuple[str, ...], bits: int, thumbprint: str
+    key: PublicKeyTypes, key_type: str, algorithms: tuple[str, ...], bits: int, thumbprint: str
 ) -> PublicKeyInfo:
     """§3.3: joserfc's `Key.thumbprint()` is RFC 7638 (unlike `jwk.thumbprint(dict)`, §0.11)."""
     pem = key.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode("ascii")
@@ -413,7 +416,7 @@ _SQRT_M1 = pow(2, (_P - 1) // 4, _P)
 def ed25519_pub_ok(raw: bytes) -> bool:
     """True iff `raw` is a canonical RFC 8032 encoding of a point whose order is not small.
 
-    Rejects y ≥ p, x² without a square root, the "−0" encoding (x = 0 with the sign bit set) and
+    Rejects y ≥ p, x² without a square root, the "-0" encoding (x = 0 with the sign bit set) and
     the 8 torsion points (8·P = identity). A small-order key lets `R = identity, S = 0` verify
     for every message under OpenSSL (SECURITY-NOTES §0.12). Mixed-order points are accepted.
     """
@@ -453,7 +456,7 @@ def _ed25519_has_small_order(point: tuple[int, int]) -> bool:
 
 
 def _ed25519_double(ext: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
-    """RFC 8032 §5.1.4 doubling (a = −1); complete, so Z never becomes 0."""
+    """RFC 8032 §5.1.4 doubling (a = -1); complete, so Z never becomes 0."""
     x1, y1, z1, _t1 = ext
     a, b, c = x1 * x1 % _P, y1 * y1 % _P, 2 * z1 * z1 % _P
     h = (a + b) % _P

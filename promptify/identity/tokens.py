@@ -9,6 +9,7 @@ The joserfc traps this module guards against are listed in SECURITY-NOTES.md §0
 from __future__ import annotations
 
 import functools
+import json
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -99,7 +100,8 @@ class _Ed25519OnlyEdDSA(EdDSAAlgorithm):
     turns into a 500 (SECURITY-NOTES §0.4, §1 #11-12).
     """
 
-    security_warning = None
+    # RFC 9864 deprecates the name, not Ed25519 itself; we accept it (PRODUCT.md §2.1).
+    security_warning = None  # type: ignore[assignment]
 
     def check_key(self, key: Any) -> None:
         super().check_key(key)
@@ -227,7 +229,7 @@ def _json_object(raw: bytes, part: str, example: str) -> dict[str, Any]:
     try:
         value = loads_strict(raw)
     except StrictJSONError as exc:
-        raise _malformed(f"The JWT {part} is not valid strict JSON: {exc}. {example}") from None
+        raise _malformed(f"The JWT {part} is not acceptable JSON: {exc}. {example}") from None
     if not isinstance(value, dict):
         raise _malformed(f"The JWT {part} must be a JSON object. {example}")
     return value
@@ -235,9 +237,13 @@ def _json_object(raw: bytes, part: str, example: str) -> dict[str, Any]:
 
 def _split_token(token: object) -> list[str]:
     if not isinstance(token, str):
-        raise _malformed("The jwt must be a string holding a compact JWS: header.payload.signature.")
+        raise _malformed(
+            "The jwt must be a string holding a compact JWS: header.payload.signature."
+        )
     if not token:
-        raise _malformed("The jwt is empty. Pass the token your server signed: setUser({jwt: token}).")
+        raise _malformed(
+            "The jwt is empty. Pass the token your server signed: setUser({jwt: token})."
+        )
     if len(token) > MAX_TOKEN_LENGTH:
         raise _malformed(
             f"The jwt is {len(token)} characters long; at most {MAX_TOKEN_LENGTH} are accepted. "
@@ -248,8 +254,8 @@ def _split_token(token: object) -> list[str]:
     parts = token.split(".")
     if len(parts) != 3:
         raise _malformed(
-            f"The jwt has {len(parts)} dot-separated parts; a signed JWT has exactly 3 "
-            "(header.payload.signature). Encrypted tokens (JWE) are not accepted."
+            f"The jwt has {len(parts)} dot-separated part(s); a signed JWT has exactly 3 "
+            "(header.payload.signature). JWE and JSON serializations are not accepted."
         )
     return parts
 
@@ -265,11 +271,11 @@ def _check_format(ctx: _Context) -> str:
     if len(signature_b64) > MAX_SIGNATURE_LENGTH:
         raise _malformed(f"The JWT signature is longer than {MAX_SIGNATURE_LENGTH} characters.")
     header_raw = _b64_segment(header_b64, "header")
-    ctx.payload = _b64_segment(payload_b64, "payload")
+    payload_raw = _b64_segment(payload_b64, "payload")
     _b64_segment(signature_b64, "signature")
     ctx.header = _json_object(header_raw, "header", 'Sign with a header such as {"alg":"EdDSA"}.')
     try:  # best effort, only so the failure log can show the claims of a refused token
-        ctx.unverified_claims = _json_object(ctx.payload, "payload", "")
+        ctx.unverified_claims = _json_object(payload_raw, "payload", "")
     except IdentifyError:
         ctx.unverified_claims = None
     return "A compact JWS of three base64url parts with a JSON object header."
@@ -337,12 +343,12 @@ def _check_key(ctx: _Context) -> str:
     if not candidates:
         needed = KEY_TYPE_BY_ALGORITHM[ctx.alg]
         have = sorted({f"{k.key_type} ({'/'.join(k.algorithms)})" for k in ctx.keys})
-        present = f"its usable keys are {', '.join(have)}" if have else "it has no usable key"
+        present = f"the usable keys are {', '.join(have)}" if have else "there is no usable key"
         raise IdentifyError(
             "jwt_no_matching_key",
-            f"The token is signed with {ctx.alg}, which needs a key of type {needed}, but {present}. "
-            f"Upload the public key matching your private key in {_SETTINGS}, or sign with "
-            "the algorithm of an uploaded key.",
+            f"The token is signed with {ctx.alg}, which needs a key of type {needed}, but "
+            f"{present} in this workspace. Upload the public key matching your private key in "
+            f"{_SETTINGS}, or sign with the algorithm of an uploaded key.",
         )
     kid = (ctx.header or {}).get("kid")
     # kid is an opaque hint from arbitrary customer libraries; sorted() is stable.
@@ -350,26 +356,29 @@ def _check_key(ctx: _Context) -> str:
     return f"{len(candidates)} usable {KEY_TYPE_BY_ALGORITHM[ctx.alg]} key(s) for {ctx.alg}."
 
 
-def _verifies(token: str, key: VerificationKey, alg: str) -> bool:
+def _verified_payload(token: str, key: VerificationKey, alg: str) -> bytes | None:
+    """The payload bytes joserfc verified with `key` under exactly `alg`, or None."""
     try:
         imported = import_public_key(key)
     except Exception:  # a stored key that cannot be loaded verifies nothing
-        return False
+        return None
     try:
-        jws.deserialize_compact(token, imported, registry=_REGISTRIES[alg])
+        return jws.deserialize_compact(token, imported, registry=_REGISTRIES[alg]).payload
     except (BadSignatureError, InvalidKeyTypeError, InvalidKeyCurveError):
-        return False
+        return None
     except JoseError as exc:
-        raise _malformed(f"The token was refused before its signature was checked: {exc}.") from None
-    return True
+        raise _malformed(
+            f"The token was refused before its signature was checked: {exc}."
+        ) from None
 
 
 def _check_signature(ctx: _Context) -> str:
     """§2.1: each key only with its own algorithms; none verifies → jwt_bad_signature."""
     assert isinstance(ctx.token, str)
     for key in ctx.candidates:
-        if _verifies(ctx.token, key, ctx.alg):
-            ctx.key = key
+        payload = _verified_payload(ctx.token, key, ctx.alg)
+        if payload is not None:
+            ctx.key, ctx.payload = key, payload
             return f"Verified with the key {key.thumbprint}."
     tried = ", ".join(key.thumbprint for key in ctx.candidates)
     raise IdentifyError(
@@ -381,7 +390,10 @@ def _check_signature(ctx: _Context) -> str:
 
 
 def _check_payload(ctx: _Context) -> str:
-    """§2.1: the signed payload is a strict JSON object (UTF-8, no BOM, no duplicate claims)."""
+    """§2.1: the verified payload is a strict JSON object (UTF-8, no BOM, no duplicate claims).
+
+    Parsed here, not by joserfc's lax json.loads (SECURITY-NOTES §0.8).
+    """
     ctx.claims = _json_object(
         ctx.payload, "payload", 'Sign claims such as {"id": "user-123", "exp": 1767225600}.'
     )
@@ -404,7 +416,11 @@ def _json_type(value: object) -> str:
 
 
 def _show(value: object) -> str:
-    text = repr(value)
+    """A short JSON rendering of a token value for messages (never the whole token)."""
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError, RecursionError):
+        text = repr(value)
     return text if len(text) <= 64 else text[:61] + "..."
 
 
@@ -412,7 +428,7 @@ def _iso(seconds: float) -> str:
     try:
         return datetime.fromtimestamp(seconds, tz=timezone.utc).isoformat(timespec="seconds")
     except (OverflowError, ValueError, OSError):
-        return f"{seconds!r} seconds since 1970"
+        return "a date outside years 1-9999"
 
 
 def _numeric_claim(claims: Mapping[str, Any], name: str) -> int | float | None:
@@ -420,12 +436,23 @@ def _numeric_claim(claims: Mapping[str, Any], name: str) -> int | float | None:
     if name not in claims:
         return None
     value = claims[name]
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise _invalid(
-            f"'{name}' must be a NumericDate (seconds since 1970-01-01 UTC as a number), "
-            f"not {_json_type(value)}."
-        )
-    return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and math.isfinite(value):  # 1e400 parses to inf
+        return value
+    kind = "an out-of-range number" if isinstance(value, float) else _json_type(value)
+    raise _invalid(
+        f"'{name}' must be a NumericDate (seconds since 1970-01-01 UTC as a number), not {kind}."
+    )
+
+
+def _seconds(later: float, earlier: float) -> str:
+    """later - earlier in whole seconds for messages; an int NumericDate can exceed a float."""
+    try:
+        difference = later - earlier
+    except OverflowError:
+        difference = math.inf
+    return f"{difference:.0f}" if abs(difference) < 1e12 else "more than 10^12"
 
 
 def _claims(ctx: _Context) -> dict[str, Any]:
@@ -447,17 +474,17 @@ def _check_exp(ctx: _Context) -> str:
     if exp <= ctx.now - ctx.leeway:
         raise IdentifyError(
             "jwt_expired",
-            f"The token expired at {_iso(exp)}, {ctx.now - exp:.0f} s ago (leeway {ctx.leeway} s). "
-            'Sign a fresh token for each page load, e.g. .setExpirationTime("5m"), and check '
-            "your server's clock.",
+            f"The token expired at {_iso(exp)}, {_seconds(ctx.now, exp)} s ago (leeway "
+            f"{ctx.leeway} s). Sign a fresh token for each page load, e.g. "
+            '.setExpirationTime("5m"), and check your server\'s clock.',
         )
     if exp > ctx.now + ctx.max_lifetime + ctx.leeway:
         raise _invalid(
-            f"'exp' is {exp - ctx.now:.0f} s ahead ({_iso(exp)}); at most {ctx.max_lifetime} s "
-            'are accepted. Sign short-lived tokens, e.g. .setExpirationTime("5m"), and give exp '
-            "in seconds, not milliseconds.",
+            f"'exp' is {_seconds(exp, ctx.now)} s ahead ({_iso(exp)}); at most "
+            f"{ctx.max_lifetime} s are accepted. Sign short-lived tokens, e.g. "
+            '.setExpirationTime("5m"), and give exp in seconds, not milliseconds.',
         )
-    return f"Expires at {_iso(exp)}, in {exp - ctx.now:.0f} s."
+    return f"Expires at {_iso(exp)}, in {_seconds(exp, ctx.now)} s."
 
 
 def _check_nbf(ctx: _Context) -> str:
@@ -468,9 +495,9 @@ def _check_nbf(ctx: _Context) -> str:
     if nbf > ctx.now + ctx.leeway:
         raise IdentifyError(
             "jwt_not_yet_valid",
-            f"The token is not valid before {_iso(nbf)} ('nbf' is {nbf - ctx.now:.0f} s ahead, "
-            f"leeway {ctx.leeway} s). Leave nbf out or set it to the signing time, and check "
-            "your server's clock.",
+            f"The token is not valid before {_iso(nbf)} ('nbf' is {_seconds(nbf, ctx.now)} s "
+            f"ahead, leeway {ctx.leeway} s). Leave nbf out or set it to the signing time, and "
+            "check your server's clock.",
         )
     return f"Valid since {_iso(nbf)}."
 
@@ -483,7 +510,7 @@ def _check_iat(ctx: _Context) -> str:
     if iat > ctx.now + ctx.leeway:
         raise IdentifyError(
             "jwt_not_yet_valid",
-            f"'iat' (issued at) is {_iso(iat)}, {iat - ctx.now:.0f} s in the future (leeway "
+            f"'iat' (issued at) is {_iso(iat)}, {_seconds(iat, ctx.now)} s in the future (leeway "
             f"{ctx.leeway} s). Your server's clock is ahead: sync it (NTP) or leave iat out.",
         )
     return f"Issued at {_iso(iat)}."
@@ -500,8 +527,8 @@ def _check_aud(ctx: _Context) -> str:
     ):
         return f"'aud' names this workspace ({ctx.app_id})."
     raise _invalid(
-        f"'aud' is {_show(aud)}, but this workspace's app id is {ctx.app_id!r}. Set aud to "
-        f"{ctx.app_id!r} (or a list of strings containing it), or leave aud out."
+        f"'aud' is {_show(aud)}, but this workspace's app id is {_show(ctx.app_id)}. Set aud "
+        f"to {_show(ctx.app_id)} (or a list of strings containing it), or leave aud out."
     )
 
 
@@ -525,7 +552,9 @@ def _check_iss_sub(ctx: _Context) -> str:
     claims = _claims(ctx)
     for name in ("iss", "sub"):
         if name in claims and not isinstance(claims[name], str):
-            raise _invalid(f"'{name}' must be a string or left out, not {_json_type(claims[name])}.")
+            raise _invalid(
+                f"'{name}' must be a string or left out, not {_json_type(claims[name])}."
+            )
     return "'iss' and 'sub' are strings or absent."
 
 
@@ -565,7 +594,11 @@ def _run_step(ctx: _Context, name: str, check: _Step, fallback_code: str) -> str
 
 
 def _context(
-    token: object, keys: Sequence[VerificationKey], app_id: str, now: datetime, leeway: int,
+    token: object,
+    keys: Sequence[VerificationKey],
+    app_id: str,
+    now: datetime,
+    leeway: int,
     max_lifetime: int,
 ) -> _Context:
     if now.tzinfo is None:  # pure code takes naive datetimes as UTC

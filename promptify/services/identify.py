@@ -186,7 +186,8 @@ def _consume_jti(workspace: Workspace, token: VerifiedToken, now: datetime) -> N
             UsedJti.workspace_id == workspace.id, UsedJti.jti == token.jti, UsedJti.expires_at < now
         )
     )
-    db.session.add(UsedJti(workspace_id=workspace.id, jti=token.jti, expires_at=token.expires_at))
+    leeway = timedelta(seconds=int(current_app.config["JWT_LEEWAY_SECONDS"]))
+    db.session.add(UsedJti(workspace_id=workspace.id, jti=token.jti, expires_at=token.expires_at + leeway))
     try:
         with db.session.begin_nested():
             db.session.flush()

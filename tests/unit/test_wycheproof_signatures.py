@@ -166,8 +166,11 @@ def test_known_disagreements_still_disagree() -> None:
 
 def test_every_foreign_algorithm_vector_is_refused() -> None:
     """none, HS*, RS384/512, PS384/512, ES512: refused whatever the label, with 401 codes."""
-    rsa_jwk = next(g["public"] for g in _load("json_web_signature_test.json")["testGroups"]
-                   if g.get("public", {}).get("alg") == "RS256")
+    rsa_jwk = next(
+        g["public"]
+        for g in _load("json_web_signature_test.json")["testGroups"]
+        if g.get("public", {}).get("alg") == "RS256"
+    )
     keys = [_jwk_key(rsa_jwk, "jws-rsa")]
     refused = 0
     for _index, _group, test in _vectors("json_web_signature_test.json"):
