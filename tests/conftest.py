@@ -126,6 +126,7 @@ def app(database_url: str, clock: Clock, tmp_path) -> Iterator[Flask]:
             "CLOCK": clock,
         }
     )
+    app.instance_path = str(tmp_path / "instance")  # demo keys and such never land in the checkout
     with app.app_context():
         _empty_all_tables()
     yield app
