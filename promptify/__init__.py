@@ -18,6 +18,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from promptify.extensions import register_extensions
 
     app = Flask(__name__, instance_relative_config=True)
+    app.jinja_env.add_extension("jinja2.ext.do")
     config.load(app, test_config)
     register_extensions(app)
     register_blueprints(app)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, jsonify, render_template, request
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -39,9 +39,14 @@ def register_error_handlers(app: Flask) -> None:
         return error_response(error)
 
     @app.errorhandler(HTTPException)
-    def _http_error(error: HTTPException) -> Response | HTTPException:
+    def _http_error(error: HTTPException) -> Response | HTTPException | tuple[str, int]:
         if not _is_widget_request():
-            return error
+            if error.code is None or error.code < 400 or request.path.startswith("/static/"):
+                return error
+            page = render_template(
+                "errors/error.html", code=error.code, title=error.name, description=error.description
+            )
+            return page, error.code
         code, message = _HTTP_CODES.get(error.code or 500, ("not_found", "No such endpoint."))
         if error.code == 400:
             code, message = "invalid_json", "The request body is not valid JSON."

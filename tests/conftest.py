@@ -143,3 +143,42 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def runner(app: Flask):
     return app.test_cli_runner()
+
+
+# --- console helpers (CSRF stays ON: tokens are read from the pages, as a browser would) -----
+
+CSRF_PATTERN = __import__("re").compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+
+
+def csrf_token_from(html: str) -> str:
+    match = CSRF_PATTERN.search(html)
+    assert match, "no CSRF token on the page"
+    return match.group(1) or match.group(2)
+
+
+@pytest.fixture
+def login(app, client):
+    """`login("admin")` creates an operator of that role and signs the test client in."""
+    from promptify import clock as app_clock
+    from promptify.services import operators
+
+    def sign_in(role: str = "admin", email: str | None = None, password: str = "a long password") -> str:
+        address = email or f"{role}-{secrets.token_hex(3)}@example.com"
+        with app.app_context():
+            operators.create_operator(address, role.capitalize(), role, password, now=app_clock.now())
+        token = csrf_token_from(client.get("/login").get_data(as_text=True))
+        response = client.post("/login", data={"email": address, "password": password, "csrf_token": token})
+        assert response.status_code == 303, response.get_data(as_text=True)
+        return address
+
+    return sign_in
+
+
+@pytest.fixture
+def csrf(client):
+    """The CSRF token of the signed-in client's session, read from a console page."""
+
+    def token(path: str = "/inbox") -> str:
+        return csrf_token_from(client.get(path).get_data(as_text=True))
+
+    return token

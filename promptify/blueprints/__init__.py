@@ -6,9 +6,19 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from promptify.blueprints import health, widget
+    from promptify.blueprints import (
+        auth,
+        console,
+        directory,
+        health,
+        inbox,
+        installation,
+        settings,
+        team,
+        widget,
+    )
     from promptify.extensions import csrf
 
     csrf.exempt(widget.bp)  # authenticated by app id, origin, session header or JWT — never a cookie
-    app.register_blueprint(widget.bp)
-    app.register_blueprint(health.bp)
+    for module in (widget, health, auth, console, inbox, directory, settings, installation, team):
+        app.register_blueprint(module.bp)

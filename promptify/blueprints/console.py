@@ -1,0 +1,63 @@
+"""The console's current workspace (§4: one at a time, the oldest by default) and its switcher."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, g, redirect, request, session, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from promptify.extensions import db
+from promptify.forms import EmptyForm
+from promptify.models import Workspace
+
+bp = Blueprint("console", __name__)
+
+
+def all_workspaces() -> list[Workspace]:
+    if "all_workspaces" not in g:
+        g.all_workspaces = list(db.session.scalars(select(Workspace).order_by(Workspace.created_at, Workspace.id)))
+    return g.all_workspaces
+
+
+def current_workspace() -> Workspace:
+    """The workspace chosen in the header, or the oldest one; 404 when there is none yet."""
+    workspaces = all_workspaces()
+    chosen = session.get("workspace")
+    for workspace in workspaces:
+        if workspace.app_id == chosen:
+            return workspace
+    if not workspaces:
+        abort(404, "No workspace yet: create one with `promptify workspace create NAME`.")
+    return workspaces[0]
+
+
+@bp.app_context_processor
+def _console_context() -> dict[str, Any]:
+    if not current_user.is_authenticated or request.blueprint in (None, "widget", "auth"):
+        return {}
+    workspaces = all_workspaces()
+    return {"workspaces": workspaces, "workspace": current_workspace() if workspaces else None}
+
+
+@bp.get("/")
+def home() -> ResponseReturnValue:
+    return redirect(url_for("inbox.index"))
+
+
+@bp.post("/workspace")
+@login_required
+def switch_workspace() -> ResponseReturnValue:
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    app_id = request.form.get("app_id", "")
+    if any(w.app_id == app_id for w in all_workspaces()):
+        session["workspace"] = app_id
+    return redirect(_back(), code=303)
+
+
+def _back() -> str:
+    target = request.form.get("next", "")
+    return target if target.startswith("/") and not target.startswith("//") else url_for("inbox.index")
