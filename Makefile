@@ -17,14 +17,16 @@ setup: $(VENV)/.installed
 
 run: setup
 	$(BIN)/promptify db upgrade
-	$(BIN)/promptify demo --base-url http://127.0.0.1:$(PORT)
-	$(BIN)/promptify run --host 127.0.0.1 --port $(PORT)
+	$(BIN)/promptify demo --serve --port $(PORT)
 
 tests/node/node_modules/.installed: tests/node/package.json
 	npm install --prefix tests/node --no-audit --no-fund --loglevel=error
 	touch $@
 
-test-deps: setup tests/node/node_modules/.installed
+test-deps: setup tests/node/node_modules/.installed /usr/bin/chromium
 
 test: test-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+/usr/bin/chromium:
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium

@@ -140,10 +140,14 @@ def keys_revoke(app_id: str, thumbprint: str) -> None:
 
 @click.command("demo")
 @with_appcontext
-@click.option("--base-url", default="http://127.0.0.1:5000", show_default=True)
-def demo(base_url: str) -> None:
-    """Create (or refresh) a demo workspace and admin, and print how to try them."""
-    from promptify.demo import prepare_demo
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, help="Console port; the host page uses port + 1.")
+@click.option("--serve", is_flag=True, help="Also serve the console and the demo host page.")
+def demo(host: str, port: int, serve: bool) -> None:
+    """Create (or refresh) a demo workspace, admin and key pair, and print how to try them."""
+    from promptify.demo import prepare_demo, serve_demo
 
-    prepare_demo(base_url.rstrip("/"), echo=click.echo)
+    workspace = prepare_demo(f"http://{host}:{port}", echo=click.echo)
+    if serve:
+        serve_demo(workspace, host=host, port=port, echo=click.echo)
 

@@ -86,7 +86,7 @@ def _demo_key_pair(folder: Path) -> str:
     ).decode()
 
 
-def prepare_demo(base_url: str, *, echo: Callable[[str], None]) -> None:
+def prepare_demo(base_url: str, *, echo: Callable[[str], None]) -> Workspace:
     from promptify.cli import create_or_update_operator
 
     workspace = demo_workspace()
@@ -111,3 +111,26 @@ def prepare_demo(base_url: str, *, echo: Callable[[str], None]) -> None:
          f"JWT=$(node {shlex.quote(str(folder / 'sign-token.mjs'))} user-123)")
     echo(f"  # or with Python: JWT=$({shlex.quote(str(Path(sys.executable)))} {shlex.quote(str(folder / 'sign_token.py'))} user-123)")
     echo(f"  curl -s -X POST {url} -H 'Content-Type: application/json' -d \"{{\\\"jwt\\\": \\\"$JWT\\\"}}\"")
+    return workspace
+
+
+def serve_demo(workspace: Workspace, *, host: str, port: int, echo: Callable[[str], None]) -> None:
+    """Serve the console on `port` and the demo host page on `port + 1` (another origin)."""
+    import threading
+
+    from werkzeug.serving import make_server, run_simple
+
+    from promptify.demo_host import create_host_app
+
+    widget_base = f"http://{host}:{port}"
+    host_app = create_host_app(
+        app_id=workspace.app_id,
+        widget_base=widget_base,
+        private_key_path=Path(current_app.instance_path) / "demo" / "ed25519-private.pem",
+    )
+    host_server = make_server(host, port + 1, host_app, threaded=True)
+    threading.Thread(target=host_server.serve_forever, daemon=True).start()
+    echo("")
+    echo(f"Demo host page (a customer's app on another origin): http://{host}:{port + 1}/")
+    echo(f"Console: {widget_base}/login")
+    run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False)

@@ -49,3 +49,20 @@ class RoleForm(FlaskForm):
 
 class EmptyForm(FlaskForm):
     """A form with only the CSRF token, for buttons that post."""
+
+
+class ReplyForm(FlaskForm):
+    body = TextAreaField("Reply", validators=[DataRequired(message="Write a reply first."), Length(max=10_000)])
+
+
+# WTForms 3.3 deprecates tuple choices, and `filterwarnings = error` makes OperatorForm and
+# RoleForm fail as soon as they are built: Settings › Team uses these with SelectChoice.
+class OperatorCreateForm(OperatorForm):
+    role = SelectField("Role", choices=[SelectChoice(r, r.capitalize()) for r in ROLES], default="agent")
+
+
+class OperatorRoleForm(RoleForm):
+    role = SelectField("Role", choices=[SelectChoice(r, r.capitalize()) for r in ROLES])
+
+
+from wtforms.fields.choices import SelectChoice  # noqa: E402  (kept with the classes that need it)

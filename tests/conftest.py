@@ -36,6 +36,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "database_url" in metafunc.fixturenames:
         choice = metafunc.config.getoption("--db")
         backends = BACKENDS if choice == "both" else (choice,)
+        if "/tests/browser/" in str(metafunc.definition.fspath).replace(os.sep, "/"):
+            # the browser tier tests pages, not storage: one backend is enough
+            backends = ("sqlite",) if "sqlite" in backends else backends[:1]
         metafunc.parametrize("database_url", backends, indirect=True, scope="session")
 
 

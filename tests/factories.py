@@ -104,3 +104,37 @@ def add_key(app: Flask, app_id: str, private_key: Any) -> str:
     with app.app_context():
         workspace = db.session.scalar(select(Workspace).where(Workspace.app_id == app_id))
         return keys_service.add_key(workspace, public_pem(private_key), now=app_clock.now()).thumbprint
+
+
+def make_conversation(
+    app: Flask, app_id: str, *, external_id: str | None = "u1", name: str | None = None,
+    messages: tuple[str, ...] = ("Hello",), status: str = "open", verified: bool = False,
+    attrs: dict[str, Any] | None = None, at_offset_seconds: int = 0,
+) -> int:
+    """A contact (found or created) with one conversation of contact messages; returns its id."""
+    from datetime import timedelta
+
+    from promptify.models import Conversation, Message
+
+    with app.app_context():
+        now = app_clock.now() + timedelta(seconds=at_offset_seconds)
+        workspace = db.session.scalar(select(Workspace).where(Workspace.app_id == app_id))
+        contact = None
+        if external_id is not None:
+            contact = db.session.scalar(
+                select(Contact).where(Contact.workspace_id == workspace.id, Contact.external_id == external_id)
+            )
+        if contact is None:
+            contact = Contact(workspace_id=workspace.id, external_id=external_id, name=name, attrs=attrs or {},
+                              verified=verified, first_seen_at=now, last_seen_at=now)
+            db.session.add(contact)
+            db.session.flush()
+        conversation = Conversation(workspace_id=workspace.id, contact_id=contact.id, status=status,
+                                    preview=messages[-1][:200], created_at=now, last_message_at=now)
+        db.session.add(conversation)
+        db.session.flush()
+        for body in messages:
+            db.session.add(Message(conversation_id=conversation.id, author="contact", body=body,
+                                   verified=verified, created_at=now))
+        db.session.commit()
+        return conversation.id

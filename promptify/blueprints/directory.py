@@ -1,10 +1,17 @@
-"""Contacts and Organizations directories (§4)."""
+"""Contacts and Organizations directories (§4), with search and keyset paging."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, abort, request
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
+
+from promptify.blueprints.console import current_workspace
+from promptify.extensions import db
+from promptify.htmx import render_page_or_partial
+from promptify.models import Contact, Organization
+from promptify.services import inbox as inbox_service
+from promptify.services.inbox import Cursor
 
 bp = Blueprint("directory", __name__)
 
@@ -12,10 +19,41 @@ bp = Blueprint("directory", __name__)
 @bp.get("/contacts")
 @login_required
 def contacts() -> ResponseReturnValue:
-    return render_template("directory/contacts.html")
+    q = request.args.get("q", "")[:200]
+    rows, cursor = inbox_service.list_contacts(
+        current_workspace().id, q=q, before=Cursor.decode(request.args.get("before"))
+    )
+    return render_page_or_partial("directory/contacts.html", "directory/_contacts.html", rows=rows, cursor=cursor, q=q)
+
+
+@bp.get("/contacts/<int:contact_id>")
+@login_required
+def contact(contact_id: int) -> ResponseReturnValue:
+    found = db.session.get(Contact, contact_id)
+    if found is None or found.workspace_id != current_workspace().id:
+        abort(404)
+    panel = inbox_service.contact_panel(found)
+    return render_page_or_partial("directory/contact.html", "inbox/_panel.html", panel=panel)
 
 
 @bp.get("/organizations")
 @login_required
 def organizations() -> ResponseReturnValue:
-    return render_template("directory/organizations.html")
+    q = request.args.get("q", "")[:200]
+    after_name, after_id = request.args.get("after_name"), request.args.get("after_id", type=int)
+    rows, cursor = inbox_service.list_organizations(
+        current_workspace().id, q=q, after_name=after_name, after_id=after_id
+    )
+    return render_page_or_partial(
+        "directory/organizations.html", "directory/_organizations.html", rows=rows, cursor=cursor, q=q
+    )
+
+
+@bp.get("/organizations/<int:organization_id>")
+@login_required
+def organization(organization_id: int) -> ResponseReturnValue:
+    found = db.session.get(Organization, organization_id)
+    if found is None or found.workspace_id != current_workspace().id:
+        abort(404)
+    members = inbox_service.organization_members(found)
+    return render_page_or_partial("directory/organization.html", "directory/organization.html", organization=found, members=members)

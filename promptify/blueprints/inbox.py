@@ -1,15 +1,143 @@
-"""The agents' inbox (§4)."""
+"""The agents' inbox (§4): list, thread and details side panel, swapped in with htmx."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Response, abort, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import login_required
+from flask_login import current_user, login_required
+
+from promptify import clock
+from promptify.blueprints.console import current_workspace
+from promptify.extensions import db
+from promptify.forms import EmptyForm, ReplyForm
+from promptify.htmx import is_htmx, render_page_or_partial
+from promptify.models import Conversation
+from promptify.services import conversations
+from promptify.services import inbox as inbox_service
+from promptify.services.inbox import FILTERS, Cursor
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
+
+
+def _list_context() -> dict[str, Any]:
+    status = request.args.get("status", "open")
+    status = status if status in FILTERS else "open"
+    q = request.args.get("q", "")[:200]
+    rows, cursor = inbox_service.list_conversations(
+        current_workspace().id, status=status, operator_id=current_user.id, q=q,
+        before=Cursor.decode(request.args.get("before")),
+    )
+    return {"rows": rows, "cursor": cursor, "status": status, "q": q, "filters": FILTERS,
+            "selected_id": _selected_id()}
+
+
+def _selected_id() -> int | None:
+    """The open conversation: from the path, or for htmx list refreshes from HX-Current-URL."""
+    if request.view_args and "conversation_id" in request.view_args:
+        return int(request.view_args["conversation_id"])
+    path = urlsplit(request.headers.get("HX-Current-URL", "")).path
+    tail = path.removeprefix(url_for("inbox.index") + "/")
+    return int(tail) if tail.isdigit() else None
+
+
+def _conversation_or_404(conversation_id: int) -> Conversation:
+    conversation = inbox_service.get_conversation(current_workspace().id, conversation_id)
+    if conversation is None:
+        abort(404)
+    return conversation
+
+
+def _thread_context(conversation: Conversation) -> dict[str, Any]:
+    view = inbox_service.thread(conversation)
+    panel = inbox_service.contact_panel(view.contact, exclude_conversation_id=conversation.id)
+    return {"view": view, "panel": panel, "reply_form": ReplyForm(), "action_form": EmptyForm()}
 
 
 @bp.get("")
 @login_required
 def index() -> ResponseReturnValue:
-    return render_template("inbox/index.html")
+    return render_page_or_partial("inbox/index.html", "inbox/_list.html", **_list_context())
+
+
+@bp.get("/<int:conversation_id>")
+@login_required
+def conversation(conversation_id: int) -> ResponseReturnValue:
+    selected = _conversation_or_404(conversation_id)
+    context = _thread_context(selected)
+    if is_htmx():
+        return render_page_or_partial("inbox/index.html", "inbox/_conversation.html", **context)
+    return render_page_or_partial("inbox/index.html", "inbox/_conversation.html", **_list_context(), **context)
+
+
+@bp.get("/<int:conversation_id>/poll")
+@login_required
+def poll(conversation_id: int) -> ResponseReturnValue:
+    """§4 polling: new messages plus a fresh poller; 204 when nothing is new, 286 stops polling."""
+    selected = inbox_service.get_conversation(current_workspace().id, conversation_id)
+    if selected is None:
+        return Response(status=286)
+    after = request.args.get("after", type=int) or 0
+    view = inbox_service.thread(selected, after_id=after)
+    if not view.messages:
+        return Response(status=204)
+    return render_page_or_partial("inbox/_poll.html", "inbox/_poll.html", view=view, after=view.messages[-1].id)
+
+
+@bp.post("/<int:conversation_id>/reply")
+@login_required
+def reply(conversation_id: int) -> ResponseReturnValue:
+    selected = _conversation_or_404(conversation_id)
+    form = ReplyForm()
+    if form.validate_on_submit():
+        conversations.agent_reply(selected, current_user, form.body.data or "", now=clock.now())
+        form = ReplyForm(formdata=None)
+        status = 200
+    else:
+        status = 422
+    context = {**_thread_context(selected), "reply_form": form}
+    if not is_htmx():
+        return _redirect_to(selected) if status == 200 else render_page_or_partial("inbox/index.html", "inbox/_conversation.html", status, **_list_context(), **context)
+    response = render_page_or_partial("inbox/index.html", "inbox/_conversation.html", status, **context)
+    response.headers["HX-Trigger"] = "conversation-updated"
+    return response
+
+
+@bp.post("/<int:conversation_id>/status")
+@login_required
+def set_status(conversation_id: int) -> ResponseReturnValue:
+    selected = _conversation_or_404(conversation_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    wanted = request.form.get("status")
+    if wanted not in ("open", "closed"):
+        abort(400)
+    conversations.set_status(selected, wanted, now=clock.now())
+    return _after_action(selected)
+
+
+@bp.post("/<int:conversation_id>/assign")
+@login_required
+def assign_to_me(conversation_id: int) -> ResponseReturnValue:
+    selected = _conversation_or_404(conversation_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    conversations.assign(selected, current_user, now=clock.now())
+    return _after_action(selected)
+
+
+def _after_action(selected: Conversation) -> ResponseReturnValue:
+    if not is_htmx():
+        return _redirect_to(selected)
+    response = render_page_or_partial("inbox/index.html", "inbox/_conversation.html", **_thread_context(selected))
+    response.headers["HX-Trigger"] = "conversation-updated"
+    return response
+
+
+def _redirect_to(selected: Conversation) -> ResponseReturnValue:
+    from flask import redirect
+
+    db.session.expire_all()
+    return redirect(url_for("inbox.conversation", conversation_id=selected.id), code=303)

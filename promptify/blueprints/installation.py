@@ -1,17 +1,87 @@
-"""Settings › Messenger › Installation (§4): snippet, signing examples, allowed origins."""
+"""Settings › Messenger › Installation (§3, §4): snippet, signing examples, allowed origins."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from typing import Any
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from promptify import clock
+from promptify import install_snippets as snippets
 from promptify.blueprints.auth import role_required
 from promptify.blueprints.console import current_workspace
+from promptify.forms import OriginsForm
+from promptify.htmx import is_htmx, render_page_or_partial
+from promptify.models import Workspace
+from promptify.services import keys as keys_service
+from promptify.services import origin_list
 
 bp = Blueprint("installation", __name__, url_prefix="/settings/messenger/installation")
+
+PAGE, ORIGINS = "settings/installation.html", "settings/_origins.html"
+
+
+def _script_url() -> str:
+    """The absolute URL of promptify.js on this host (§3)."""
+    if "widget.script" in current_app.view_functions:
+        return url_for("widget.script", _external=True)
+    return request.host_url + "widget/v1/promptify.js"
+
+
+def _context(workspace: Workspace, form: OriginsForm, **extra: Any) -> dict[str, Any]:
+    current = next(
+        (k for k in keys_service.list_keys(workspace, now=clock.now()) if k.status == "current"), None
+    )
+    return {
+        "workspace": workspace,
+        "form": form,
+        "origins": [o.origin for o in workspace.origins],
+        "current_key": current.key if current else None,
+        "snippet": snippets.install_snippet(_script_url(), workspace.app_id),
+        "set_user": {
+            "anonymous": snippets.SET_USER_ANONYMOUS,
+            "unsigned": snippets.SET_USER_UNSIGNED,
+            "jwt": snippets.SET_USER_JWT,
+        },
+        "examples": snippets.signing_examples(workspace.app_id, current.key.key_type if current else None),
+        "generate_key_pair": snippets.GENERATE_KEY_PAIR,
+        **extra,
+    }
+
+
+def _origins_form(workspace: Workspace) -> OriginsForm:
+    return OriginsForm(formdata=None, origins="\n".join(o.origin for o in workspace.origins))
+
+
+def _saved_message(count: int) -> str:
+    if count == 0:
+        return "Saved: the list is empty, so any origin may call the widget API."
+    return f"Saved {count} allowed origin{'s' if count != 1 else ''}."
 
 
 @bp.get("")
 @role_required("admin")
 def index() -> ResponseReturnValue:
-    return render_template("settings/installation.html", workspace=current_workspace())
+    workspace = current_workspace()
+    return render_template(PAGE, **_context(workspace, _origins_form(workspace)))
+
+
+@bp.post("/origins")
+@role_required("admin")
+def save_origins() -> ResponseReturnValue:
+    """Replace the allowed origins; every bad line is named on the field (422)."""
+    workspace = current_workspace()
+    form = OriginsForm()
+    if form.validate_on_submit():
+        try:
+            saved = origin_list.replace_origins(workspace, form.origins.data or "")
+        except origin_list.OriginListRejected as rejected:
+            form.origins.errors.extend(rejected.errors)
+        else:
+            message = _saved_message(len(saved))
+            if not is_htmx():
+                flash(message, "success")
+                return redirect(url_for("installation.index"), code=303)
+            return render_page_or_partial(PAGE, ORIGINS, **_context(workspace, _origins_form(workspace), saved=message))
+    return render_page_or_partial(PAGE, ORIGINS, 422, **_context(workspace, form))

@@ -1,17 +1,114 @@
-"""Settings › Team (§4): operators and their roles."""
+"""Settings › Team (§4): operators, their roles, adding and deactivating them (admins only)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
-from flask.typing import ResponseReturnValue
+from typing import Any
 
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from promptify import clock
 from promptify.blueprints.auth import role_required
+from promptify.extensions import db
+from promptify.forms import OperatorForm, RoleForm
+from promptify.htmx import is_htmx, render_page_or_partial
+from promptify.models import Operator
+from promptify.models.operator import ROLES
 from promptify.services import operators
 
 bp = Blueprint("team", __name__, url_prefix="/settings/team")
+
+PAGE = "settings/team.html"
+
+
+def _context(form: OperatorForm | None = None, **extra: Any) -> dict[str, Any]:
+    return {
+        "operators": operators.list_operators(),
+        "form": form or OperatorForm(formdata=None),
+        "roles": ROLES,
+        **extra,
+    }
+
+
+def _left_admin_area(operator: Operator) -> bool:
+    """True when the signed-in admin just demoted or deactivated themselves."""
+    return operator.id == current_user.id and (operator.role != "admin" or not operator.active)
+
+
+def _redirect(endpoint: str) -> Response:
+    if is_htmx():  # a full navigation: the team page is no longer theirs to see
+        response = Response(status=204)
+        response.headers["HX-Redirect"] = url_for(endpoint)
+        return response
+    return redirect(url_for(endpoint), code=303)
+
+
+def _list_response(operator: Operator, error: str | None, done: str) -> ResponseReturnValue:
+    """htmx: the operator list (422 with the error); plain posts: flash and 303 (PRG)."""
+    if error is None and _left_admin_area(operator):
+        flash(done, "success")
+        return _redirect("inbox.index")
+    if not is_htmx():
+        flash(error or done, "error" if error else "success")
+        return redirect(url_for("team.index"), code=303)
+    return render_page_or_partial(
+        PAGE, "settings/_operator_list.html", 422 if error else 200,
+        **_context(list_error=error, list_notice=None if error else done),
+    )
 
 
 @bp.get("")
 @role_required("admin")
 def index() -> ResponseReturnValue:
-    return render_template("settings/team.html", operators=operators.list_operators())
+    return render_template(PAGE, **_context())
+
+
+@bp.post("")
+@role_required("admin")
+def create() -> ResponseReturnValue:
+    form = OperatorForm()
+    if form.validate_on_submit():
+        try:
+            operator = operators.create_operator(
+                form.email.data or "", form.name.data or "", form.role.data or "agent",
+                form.password.data or "", now=clock.now(),
+            )
+        except operators.OperatorRuleBroken as error:  # the duplicate email
+            form.email.errors.append(str(error))
+        else:
+            done = f"Added {operator.email} as {operator.role}."
+            if not is_htmx():
+                flash(done, "success")
+                return redirect(url_for("team.index"), code=303)
+            return render_page_or_partial(PAGE, "settings/_operator_created.html", **_context(created=done))
+    return render_page_or_partial(PAGE, "settings/_operator_form.html", 422, **_context(form))
+
+
+@bp.post("/<int:operator_id>/role")
+@role_required("admin")
+def change_role(operator_id: int) -> ResponseReturnValue:
+    operator = db.get_or_404(Operator, operator_id)
+    form = RoleForm()
+    error = None
+    if not form.validate_on_submit():
+        error = "Choose a role: admin or agent."
+    else:
+        try:
+            operators.set_role(operator, form.role.data or "")
+        except operators.OperatorRuleBroken as broken:  # the last admin
+            error = str(broken)
+    return _list_response(operator, error, f"{operator.email} is now {operator.role}.")
+
+
+@bp.post("/<int:operator_id>/deactivate")
+@role_required("admin")
+def deactivate(operator_id: int) -> ResponseReturnValue:
+    operator = db.get_or_404(Operator, operator_id)
+    error = None
+    try:
+        operators.deactivate(operator)
+    except operators.OperatorRuleBroken as broken:  # the last admin, possibly oneself
+        error = str(broken)
+    return _list_response(operator, error, f"{operator.email} is deactivated and can no longer sign in.")

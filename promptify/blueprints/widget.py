@@ -2,25 +2,28 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request, send_from_directory
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from promptify import clock
 from promptify.identity.errors import IdentifyError
 from promptify.identity.strict_json import StrictJSONError, loads_strict
-from promptify.services import failures
+from promptify.models import Contact, WidgetSession
+from promptify.services import conversations, failures
 from promptify.services import identify as identify_service
 from promptify.services import workspaces
+from promptify.services.conversations import PAGE_URL_HEADER
 from promptify.services.sessions import SESSION_HEADER
 
 bp = Blueprint("widget", __name__, url_prefix="/widget/v1")
 
 CORS_HEADERS = {
     "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
-    "Access-Control-Allow-Headers": f"Content-Type, {SESSION_HEADER}",
+    "Access-Control-Allow-Headers": f"Content-Type, {SESSION_HEADER}, {PAGE_URL_HEADER}",
     "Access-Control-Expose-Headers": "Retry-After",
     "Access-Control-Max-Age": "600",
 }
@@ -56,7 +59,8 @@ def _cors(response: Response) -> Response:
         response.headers["Access-Control-Allow-Origin"] = origin
         response.headers.update(CORS_HEADERS)
     response.vary.add("Origin")
-    response.headers["Cache-Control"] = "no-store"
+    if "Cache-Control" not in response.headers:  # only the script sets its own
+        response.headers["Cache-Control"] = "no-store"
     return response
 
 
@@ -89,8 +93,77 @@ def identify(app_id: str) -> ResponseReturnValue:
             session_token=request.headers.get(SESSION_HEADER),
             user_agent=request.headers.get("User-Agent"),
             now=now,
+            page_url=_page_url(),
         )
     except IdentifyError as error:
         failures.record(g.workspace, error, origin=request.headers.get("Origin"), now=now)
         raise
     return jsonify(session=result.session_token, contact=result.contact)
+
+
+# --- §2.3 conversations ------------------------------------------------------------------
+
+
+def _page_url() -> str | None:
+    return conversations.clean_page_url(request.headers.get(PAGE_URL_HEADER))
+
+
+def _session_contact() -> tuple[WidgetSession, Contact]:
+    return conversations.session_contact(g.workspace, request.headers.get(SESSION_HEADER), now=clock.now())
+
+
+@bp.get("/apps/<app_id>/conversations")
+def list_conversations(app_id: str) -> ResponseReturnValue:
+    _, contact = _session_contact()
+    rows = conversations.list_for_contact(contact)
+    return jsonify(conversations=[conversations.conversation_json(c) for c in rows])
+
+
+@bp.post("/apps/<app_id>/conversations")
+def start_conversation(app_id: str) -> ResponseReturnValue:
+    session, contact = _session_contact()
+    body = conversations.body_from(read_json_object())
+    conversation, message = conversations.start(
+        g.workspace, contact, session, body, now=clock.now(), page_url=_page_url()
+    )
+    return jsonify(
+        conversation=conversations.conversation_json(conversation),
+        message=conversations.messages_json(conversation, [message])[0],
+    ), 201
+
+
+@bp.get("/apps/<app_id>/conversations/<int:conversation_id>/messages")
+def list_messages(app_id: str, conversation_id: int) -> ResponseReturnValue:
+    _, contact = _session_contact()
+    conversation = conversations.get_for_contact(contact, conversation_id)
+    after = conversations.after_id_from(request.args.get("after"))
+    messages = conversations.messages_after(conversation, after)
+    return jsonify(messages=conversations.messages_json(conversation, messages))
+
+
+@bp.post("/apps/<app_id>/conversations/<int:conversation_id>/messages")
+def post_message(app_id: str, conversation_id: int) -> ResponseReturnValue:
+    session, contact = _session_contact()
+    conversation = conversations.get_for_contact(contact, conversation_id)
+    body = conversations.body_from(read_json_object())
+    message = conversations.post_contact_message(
+        conversation, session, body, now=clock.now(), page_url=_page_url()
+    )
+    return jsonify(message=conversations.messages_json(conversation, [message])[0]), 201
+
+
+# --- §3 the widget script ----------------------------------------------------------------
+
+SCRIPT_DIRECTORY = Path(__file__).resolve().parent.parent / "static" / "widget"
+SCRIPT_MAX_AGE = 300  # seconds: a new release reaches every host page within minutes
+
+
+@bp.get("/promptify.js")
+def script() -> ResponseReturnValue:
+    """The embeddable widget; any page may load it (the API still checks origins)."""
+    response = send_from_directory(
+        SCRIPT_DIRECTORY, "promptify.js", mimetype="text/javascript", max_age=SCRIPT_MAX_AGE
+    )
+    response.cache_control.public = True
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response

@@ -190,7 +190,5 @@ def check_iss_sub(ctx: ClaimContext) -> str:
     claims = _claims(ctx)
     for name in ("iss", "sub"):
         if name in claims and not isinstance(claims[name], str):
-            raise _invalid(
-                f"'{name}' must be a string or left out, not {json_type(claims[name])}."
-            )
+            raise _invalid(f"'{name}' must be a string or left out, not {json_type(claims[name])}.")
     return "'iss' and 'sub' are strings or absent."

@@ -2,7 +2,8 @@
 
 Pure module: stdlib + cryptography + joserfc only. The paste is validated with `cryptography`
 before joserfc ever sees it, because joserfc accepts private keys, certificates, OpenSSH keys and
-trailing garbage (SECURITY-NOTES §0.10). No message ever echoes the pasted text.
+trailing garbage (SECURITY-NOTES §0.10). No message ever echoes the pasted text. The admin
+messages live in `key_messages`, the Ed25519 point and ROCA arithmetic in `key_math`.
 """
 
 from __future__ import annotations
@@ -25,130 +26,51 @@ from cryptography.hazmat.primitives.serialization import (
 )
 from joserfc.jwk import ECKey, OKPKey, RSAKey
 
+from .key_math import (
+    ed25519_decode,
+    ed25519_has_small_order,
+    ed25519_pub_ok,  # noqa: F401 - re-exported for callers
+    has_roca_fingerprint,
+)
+from .key_messages import (
+    MSG_BAD_BASE64,
+    MSG_CERTIFICATE,
+    MSG_CSR,
+    MSG_CURVE,
+    MSG_EC_COMPRESSED,
+    MSG_EC_EXPLICIT,
+    MSG_ED25519_ENCODING,
+    MSG_ED25519_SMALL_ORDER,
+    MSG_EMPTY,
+    MSG_JWK,
+    MSG_MARKER_LINES,
+    MSG_MISSING_END,
+    MSG_NO_PEM,
+    MSG_NON_CANONICAL,
+    MSG_NOT_PUBLIC_KEY,
+    MSG_OPENSSH,
+    MSG_OPENSSH_ED25519,
+    MSG_PEM_HEADERS,
+    MSG_PKCS1,
+    MSG_PRIVATE,
+    MSG_PRIVATE_JWK,
+    MSG_ROCA,
+    MSG_RSA_EXPONENT,
+    MSG_RSA_MODULUS,
+    MSG_RSA_PSS,
+    MSG_RSA_SIZE,
+    MSG_SEVERAL_BLOCKS,
+    MSG_SSH2,
+    MSG_TEXT_AFTER,
+    MSG_TEXT_BEFORE,
+    MSG_TOO_LARGE,
+    MSG_UNREADABLE,
+    MSG_UNSUPPORTED_ALGORITHM,
+    MSG_UNSUPPORTED_TYPE,
+)
+
 MAX_PASTE_CHARS = 10_000
 RSA_MIN_BITS, RSA_MAX_BITS, RSA_EXPONENT = 2048, 8192, 65537
-
-_USE_INSTEAD = "Use an Ed25519, P-256 (ES256) or RSA (RS256/PS256) key."
-MSG_TOO_LARGE = (
-    "This is too large to be a public key (over 10,000 characters). "
-    "Paste only the -----BEGIN PUBLIC KEY----- block."
-)
-MSG_EMPTY = "No key was pasted. Paste the -----BEGIN PUBLIC KEY----- block of your signing key."
-MSG_PRIVATE = (
-    "This is a private key. Never paste a private key: consider it exposed, rotate it "
-    "(create a new key pair) and paste only the new PUBLIC key (-----BEGIN PUBLIC KEY-----)."
-)
-MSG_PRIVATE_JWK = (
-    "This JWK contains private key material. Never paste a private key: consider it exposed, "
-    "rotate it and paste only the PUBLIC key as a -----BEGIN PUBLIC KEY----- block."
-)
-MSG_JWK = (
-    "JWK/JSON keys aren't accepted. Paste the key as a PEM -----BEGIN PUBLIC KEY----- block "
-    "instead (your JOSE library can export it)."
-)
-MSG_OPENSSH = (
-    "OpenSSH public keys aren't accepted. Convert it with `ssh-keygen -e -m PKCS8 -f key.pub` "
-    "and paste the -----BEGIN PUBLIC KEY----- block it prints."
-)
-MSG_OPENSSH_ED25519 = (
-    "OpenSSH keys aren't accepted, and ssh-keygen can't export Ed25519 keys as PEM. Create a "
-    "dedicated signing key (`openssl genpkey -algorithm ed25519 -out key.pem`) and paste the "
-    "output of `openssl pkey -in key.pem -pubout`."
-)
-MSG_SSH2 = (
-    "SSH2 (RFC 4716) public keys aren't accepted. For RSA or ECDSA keys, convert with "
-    "`ssh-keygen -i -f key.pub > openssh.pub` then `ssh-keygen -e -m PKCS8 -f openssh.pub`."
-)
-MSG_CERTIFICATE = (
-    "Certificates aren't accepted. Extract the public key with "
-    "`openssl x509 -in cert.pem -pubkey -noout` and paste that block."
-)
-MSG_CSR = (
-    "Certificate requests aren't accepted. Extract the public key with "
-    "`openssl req -in request.pem -pubkey -noout` and paste that block."
-)
-MSG_PKCS1 = (
-    "This is a PKCS#1 RSA PUBLIC KEY; only the SPKI form is accepted. Convert it with "
-    "`openssl rsa -RSAPublicKey_in -in key.pem -pubout` and paste the result."
-)
-MSG_NO_PEM = (
-    "No PEM block found. Paste the whole key, "
-    "from -----BEGIN PUBLIC KEY----- to -----END PUBLIC KEY-----."
-)
-MSG_NOT_PUBLIC_KEY = "This PEM block is not a public key. Paste a -----BEGIN PUBLIC KEY----- block."
-MSG_SEVERAL_BLOCKS = (
-    "Paste exactly one PEM block; this text contains several. "
-    "Keep only the -----BEGIN PUBLIC KEY----- block of your signing key."
-)
-MSG_TEXT_BEFORE = "Remove the text before -----BEGIN PUBLIC KEY-----; paste only the PEM block."
-MSG_TEXT_AFTER = "Remove the text after -----END PUBLIC KEY-----; paste only the PEM block."
-MSG_MISSING_END = (
-    "Malformed PEM: the -----END PUBLIC KEY----- line is missing. "
-    "Copy the whole block, including its last line."
-)
-MSG_MARKER_LINES = (
-    "Malformed PEM: the -----BEGIN PUBLIC KEY----- and -----END PUBLIC KEY----- lines "
-    "must each be on a line of their own."
-)
-MSG_PEM_HEADERS = (
-    "Malformed PEM: headers such as Proc-Type or Comment aren't accepted. "
-    "Keep only the base64 lines between BEGIN and END."
-)
-MSG_BAD_BASE64 = (
-    "Malformed PEM: the lines between BEGIN and END are not valid base64. "
-    "Copy the block again without changing it."
-)
-MSG_UNREADABLE = (
-    "Malformed or non-canonical key: the block is not a valid DER public key (truncated, "
-    "corrupted, BER-encoded or with extra bytes). Copy it again, or re-export it with "
-    "`openssl pkey -pubin -in key.pem -pubout`."
-)
-MSG_UNSUPPORTED_ALGORITHM = f"Unsupported key type. {_USE_INSTEAD}"
-MSG_UNSUPPORTED_TYPE = "Unsupported key type ({name}). " + _USE_INSTEAD
-MSG_CURVE = (
-    "Only P-256 (ES256) is supported for EC keys; this key uses {curve}. "
-    "Create a P-256 or Ed25519 key instead."
-)
-MSG_RSA_SIZE = (
-    "RSA keys must be 2048–8192 bits; this one is {bits} bits. "
-    "Create a new RSA key of 2048, 3072 or 4096 bits."
-)
-MSG_RSA_EXPONENT = (
-    "Unsupported RSA public exponent: only 65537 is accepted. "
-    "Create a new RSA key with the standard exponent (every common tool's default)."
-)
-MSG_RSA_MODULUS = (
-    "Invalid RSA modulus: it is even, so this cannot be a real RSA key. Create a new key pair."
-)
-MSG_ROCA = (
-    "Weak RSA key (ROCA, CVE-2017-15361): it was made by a vulnerable Infineon chip and its "
-    "private key can be recovered. Create a new key in software or on updated hardware."
-)
-MSG_ED25519_ENCODING = (
-    "Invalid Ed25519 public key: the 32 bytes are not a canonical curve point. "
-    "Create a new key pair and paste its public key."
-)
-MSG_ED25519_SMALL_ORDER = (
-    "Invalid Ed25519 public key: it is a small-order point, which would let anyone forge "
-    "signatures. Create a new key pair."
-)
-MSG_EC_COMPRESSED = (
-    "Non-canonical key encoding: compressed EC points aren't accepted. Re-export it with "
-    "`openssl ec -pubin -in key.pem -pubout -conv_form uncompressed`."
-)
-MSG_EC_EXPLICIT = (
-    "Non-canonical key encoding: EC keys with explicit curve parameters aren't accepted. "
-    "Re-export it with `openssl ec -pubin -in key.pem -pubout -param_enc named_curve`."
-)
-MSG_RSA_PSS = (
-    "Non-canonical key encoding: RSA-PSS-only keys (id-RSASSA-PSS) aren't accepted. Convert it "
-    "to a plain RSA key: `openssl rsa -pubin -in key.pem -RSAPublicKey_out -outform DER | "
-    "openssl rsa -RSAPublicKey_in -inform DER -pubout`."
-)
-MSG_NON_CANONICAL = (
-    "Non-canonical key encoding. Re-export the key with "
-    "`openssl pkey -pubin -in key.pem -pubout` and paste the result."
-)
 
 _BEGIN_LINE, _END_LINE = "-----BEGIN PUBLIC KEY-----", "-----END PUBLIC KEY-----"
 _PEM_LABEL = re.compile(r"-----BEGIN ([^\n]*?)-----")
@@ -360,10 +282,10 @@ def public_key_info_from_crypto_key(key: PublicKeyTypes) -> PublicKeyInfo:
 
 def _ed25519_info(key: ed25519.Ed25519PublicKey) -> PublicKeyInfo:
     """§0.12/§3.2: only canonical points of large order; OpenSSL checks neither on load."""
-    point = _ed25519_decode(key.public_bytes(Encoding.Raw, PublicFormat.Raw))
+    point = ed25519_decode(key.public_bytes(Encoding.Raw, PublicFormat.Raw))
     if point is None:
         raise KeyRejected(MSG_ED25519_ENCODING)
-    if _ed25519_has_small_order(point):
+    if ed25519_has_small_order(point):
         raise KeyRejected(MSG_ED25519_SMALL_ORDER)
     thumbprint = OKPKey.import_key(key).thumbprint()
     return _describe(key, "Ed25519", ("EdDSA", "Ed25519"), 255, thumbprint)
@@ -402,100 +324,6 @@ def _describe(
     return PublicKeyInfo(
         key_type=key_type, algorithms=algorithms, thumbprint=thumbprint, spki_pem=pem, bits=bits
     )
-
-
-# ---------------------------------------------------------------------------------------------
-# Ed25519 point validation (RFC 8032 §5.1.3 decoding, §5.1.4 doubling; SECURITY-NOTES §0.12)
-# ---------------------------------------------------------------------------------------------
-
-_P = 2**255 - 19
-_D = -121665 * pow(121666, -1, _P) % _P
-_SQRT_M1 = pow(2, (_P - 1) // 4, _P)
-
-
-def ed25519_pub_ok(raw: bytes) -> bool:
-    """True iff `raw` is a canonical RFC 8032 encoding of a point whose order is not small.
-
-    Rejects y ≥ p, x² without a square root, the "-0" encoding (x = 0 with the sign bit set) and
-    the 8 torsion points (8·P = identity). A small-order key lets `R = identity, S = 0` verify
-    for every message under OpenSSL (SECURITY-NOTES §0.12). Mixed-order points are accepted.
-    """
-    point = _ed25519_decode(raw)
-    return point is not None and not _ed25519_has_small_order(point)
-
-
-def _ed25519_decode(raw: bytes) -> tuple[int, int] | None:
-    """RFC 8032 §5.1.3 point decoding; None where the RFC says decoding fails."""
-    if len(raw) != 32:
-        return None
-    encoded = int.from_bytes(raw, "little")
-    sign, y = encoded >> 255, encoded & ((1 << 255) - 1)
-    if y >= _P:
-        return None
-    u, v = (y * y - 1) % _P, (_D * y * y + 1) % _P
-    x = u * pow(v, 3, _P) * pow(u * pow(v, 7, _P), (_P - 5) // 8, _P) % _P
-    if v * x * x % _P == (-u) % _P:
-        x = x * _SQRT_M1 % _P
-    if v * x * x % _P != u:
-        return None
-    if x == 0 and sign == 1:
-        return None
-    if x & 1 != sign:
-        x = _P - x
-    return x, y
-
-
-def _ed25519_has_small_order(point: tuple[int, int]) -> bool:
-    """8·P is the identity, computed by three doublings in extended coordinates."""
-    x, y = point
-    ext = (x, y, 1, x * y % _P)
-    for _ in range(3):
-        ext = _ed25519_double(ext)
-    big_x, big_y, big_z, _t = ext
-    return big_x == 0 and big_y == big_z
-
-
-def _ed25519_double(ext: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
-    """RFC 8032 §5.1.4 doubling (a = -1); complete, so Z never becomes 0."""
-    x1, y1, z1, _t1 = ext
-    a, b, c = x1 * x1 % _P, y1 * y1 % _P, 2 * z1 * z1 % _P
-    h = (a + b) % _P
-    e = (h - (x1 + y1) * (x1 + y1)) % _P
-    g = (a - b) % _P
-    f = (c + g) % _P
-    return e * f % _P, g * h % _P, f * g % _P, e * h % _P
-
-
-# ---------------------------------------------------------------------------------------------
-# ROCA (CVE-2017-15361; Nemec et al. 2017 fingerprint, SECURITY-NOTES §3.2 end)
-# ---------------------------------------------------------------------------------------------
-
-_ROCA_PRIMES = (
-    3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71,
-    73, 79, 83, 89, 97, 101, 103, 107, 109, 113, 127, 131, 137, 139, 149, 151, 157, 163, 167,
-)  # fmt: skip
-
-
-def _powers_of(generator: int, modulus: int) -> frozenset[int]:
-    """The multiplicative subgroup generated by `generator` mod `modulus`."""
-    seen: set[int] = set()
-    value = 1
-    while value not in seen:
-        seen.add(value)
-        value = value * generator % modulus
-    return frozenset(seen)
-
-
-_ROCA_SUBGROUPS = tuple((p, _powers_of(RSA_EXPONENT % p, p)) for p in _ROCA_PRIMES)
-
-
-def has_roca_fingerprint(n: int) -> bool:
-    """True iff `n mod p` lies in ⟨65537⟩ mod p for every small prime p of the ROCA detector.
-
-    Infineon's primes have the form k·M + (65537^a mod M), so their products carry this
-    fingerprint; a random modulus passes all 38 tests with negligible probability.
-    """
-    return all(n % p in subgroup for p, subgroup in _ROCA_SUBGROUPS)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -126,10 +126,6 @@ def _malformed(message: str) -> IdentifyError:
     return IdentifyError("jwt_malformed", message)
 
 
-def _invalid(message: str) -> IdentifyError:
-    return IdentifyError("jwt_invalid_claims", message)
-
-
 def _b64_segment(segment: str, part: str) -> bytes:
     try:
         return urlsafe_b64decode(segment.encode("ascii"))
@@ -313,6 +309,7 @@ def _check_payload(ctx: _Context) -> str:
         ctx.payload, "payload", 'Sign claims such as {"id": "user-123", "exp": 1767225600}.'
     )
     return "The payload is a JSON object of claims."
+
 
 # --- public API -----------------------------------------------------------------------------
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from promptify.extensions import db
@@ -52,3 +54,20 @@ def record(workspace: Workspace, error: IdentifyError, *, origin: str | None, no
     except SQLAlchemyError:
         db.session.rollback()
         log.warning("could not record identify failure %s for workspace %s", error.code, workspace_id)
+
+
+@dataclass(frozen=True)
+class FailurePage:
+    items: list[IdentifyFailure]
+    older_than: int | None  # pass as `before_id` for the next, older page; None on the last page
+
+
+def recent(workspace: Workspace, *, before_id: int | None = None, limit: int = 20) -> FailurePage:
+    """§4 failure log: newest first, keyset-paged by id (stable while new failures arrive)."""
+    query = select(IdentifyFailure).where(IdentifyFailure.workspace_id == workspace.id)
+    if before_id is not None:
+        query = query.where(IdentifyFailure.id < before_id)
+    rows = list(db.session.scalars(query.order_by(IdentifyFailure.id.desc()).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return FailurePage(rows, rows[-1].id if more and rows else None)

@@ -37,6 +37,7 @@ class _Request:
     session_token: str | None
     user_agent: str | None
     now: datetime
+    page_url: str | None = None
 
 
 def identify(
@@ -46,6 +47,7 @@ def identify(
     session_token: str | None,
     user_agent: str | None,
     now: datetime,
+    page_url: str | None = None,
 ) -> IdentifyResult:
     """Identify the widget user described by `body` (the object given to `setUser`).
 
@@ -63,7 +65,7 @@ def identify(
         payload = parse_user_payload(body)
     else:
         payload = parse_user_payload(token.claims, signed=True)
-    request = _Request(payload, token, session_token, user_agent, now)
+    request = _Request(payload, token, session_token, user_agent, now, page_url)
     for attempt in range(MAX_ATTEMPTS):
         try:
             result = _identify_once(workspace, request)
@@ -210,3 +212,5 @@ def _touch(contact: Contact, session: WidgetSession | None, request: _Request) -
     user_agent = (request.user_agent or "")[:512] or None
     if user_agent and contact.user_agent != user_agent:
         contact.user_agent = user_agent
+    if request.page_url and contact.last_page_url != request.page_url:  # checked by the caller
+        contact.last_page_url = request.page_url

@@ -884,7 +884,15 @@ def test_identity_modules_import_neither_flask_nor_the_database(path: Path) -> N
         assert not root_matches, f"{path.name} imports {name}"
 
 
-def test_keys_module_uses_only_stdlib_cryptography_and_joserfc() -> None:
+KEY_MODULES = ("keys", "key_math", "key_messages")
+
+
+@pytest.mark.parametrize("module", KEY_MODULES)
+def test_keys_module_uses_only_stdlib_cryptography_and_joserfc(module: str) -> None:
+    """keys.py and the modules it was split into import nothing but each other."""
     allowed = set(sys.stdlib_module_names) | {"cryptography", "joserfc", "__future__"}
-    roots = {name.split(".")[0] for name in _imported_modules(IDENTITY_DIR / "keys.py")}
+    siblings = tuple(f"promptify.identity.{name}" for name in KEY_MODULES)
+    names = _imported_modules(IDENTITY_DIR / f"{module}.py")
+    outside = {n for n in names if not any(n == s or n.startswith(s + ".") for s in siblings)}
+    roots = {name.split(".")[0] for name in outside}
     assert roots <= allowed, roots - allowed

@@ -1,0 +1,74 @@
+"""Allowed origins edited as text, one per line (§4 Installation), on top of `workspaces`.
+
+`workspaces.normalise_origin` is the rule; this module adds what a textarea needs: every bad
+line reported at once with its line number, and the limits of the `allowed_origin` table.
+"""
+
+from __future__ import annotations
+
+import re
+
+from promptify.models import Workspace
+from promptify.services import workspaces
+
+MAX_ORIGINS = 100
+MAX_ORIGIN_LENGTH = 255  # allowed_origin.origin is VARCHAR(255)
+
+# What a browser can put in an Origin header: ASCII (punycode) host names and IPv4 addresses.
+_SENDABLE = re.compile(r"https?://[a-z0-9_](?:[a-z0-9_.-]*[a-z0-9_])?(?::\d{1,5})?")
+
+
+class OriginListRejected(ValueError):
+    """One admin-facing message per bad line, each starting with "Line N:"."""
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("; ".join(errors))
+        self.errors = errors
+
+
+def _one(number: int, line: str) -> str:
+    value = line.strip()
+    try:
+        origin = workspaces.normalise_origin(value)
+    except workspaces.InvalidOrigin as error:
+        raise OriginListRejected([f"Line {number}: {error}"]) from None
+    except ValueError:  # urlsplit's own complaints, e.g. a port that is not a number
+        raise OriginListRejected(
+            [f"Line {number}: {value[:100]!r} is not an origin like https://app.example.com"]
+        ) from None
+    if len(origin) > MAX_ORIGIN_LENGTH or not _SENDABLE.fullmatch(origin):
+        raise OriginListRejected(
+            [
+                f"Line {number}: {value[:100]!r} is not a host name a browser sends; "
+                "write it like https://app.example.com (punycode xn--… for international names)"
+            ]
+        )
+    return origin
+
+
+def parse_origin_lines(text: str) -> list[str]:
+    """Normalised, de-duplicated, sorted origins; blank lines are ignored.
+
+    Raises OriginListRejected naming every offending line (1-based), so one submit shows all.
+    """
+    origins: set[str] = set()
+    errors: list[str] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            origins.add(_one(number, line))
+        except OriginListRejected as rejected:
+            errors.extend(rejected.errors)
+    if len(origins) > MAX_ORIGINS:
+        errors.append(f"At most {MAX_ORIGINS} origins; this list has {len(origins)}.")
+    if errors:
+        raise OriginListRejected(errors)
+    return sorted(origins)
+
+
+def replace_origins(workspace: Workspace, text: str) -> list[str]:
+    """§2: replace the workspace's allowed origins (an empty list allows any origin)."""
+    origins = parse_origin_lines(text)
+    workspaces.set_origins(workspace, origins)
+    return [o.origin for o in workspace.origins]
