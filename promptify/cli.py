@@ -29,7 +29,7 @@ def cli() -> None:
 
 def register_commands(app: Flask) -> None:
     """Attach the commands to `app.cli`, so `promptify` and `app.test_cli_runner()` both see them."""
-    for command in (workspace, operator, keys, demo):
+    for command in (workspace, operator, keys, demo, purge):
         app.cli.add_command(command)
 
 
@@ -151,3 +151,22 @@ def demo(host: str, port: int, serve: bool) -> None:
     if serve:
         serve_demo(workspace, host=host, port=port, echo=click.echo)
 
+
+
+@click.command("purge")
+@with_appcontext
+def purge() -> None:
+    """Delete expired jti records, stale anonymous contacts without conversations, old failures."""
+    from datetime import timedelta
+
+    from flask import current_app
+
+    from promptify.services.retention import purge as run_purge
+
+    config = current_app.config
+    report = run_purge(
+        now=clock.now(),
+        anonymous_after=timedelta(days=int(config["PURGE_ANONYMOUS_AFTER_DAYS"])),
+        failures_after=timedelta(days=int(config["PURGE_FAILURES_AFTER_DAYS"])),
+    )
+    click.echo(f"jti\t{report.jti}\nanonymous_contacts\t{report.anonymous_contacts}\nfailures\t{report.failures}")

@@ -21,9 +21,15 @@ DEFAULTS: dict[str, Any] = {
     "JWT_LEEWAY_SECONDS": 30,
     "LAST_SEEN_THROTTLE_SECONDS": 60,
     "SESSION_IDLE_SECONDS": 30 * 86400,
+    "RATELIMIT_ENABLED": True,  # explicit: Flask-Limiter otherwise inherits the last app's choice
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_HEADERS_ENABLED": True,
     "LOGIN_RATE_LIMIT": "10 per minute;50 per hour",
+    # Generous: a page load costs one identify plus a poll every few seconds while chatting.
+    "WIDGET_RATE_LIMIT_PER_ADDRESS": "600 per minute",
+    "WIDGET_RATE_LIMIT_PER_APP": "20000 per minute",
+    "PURGE_ANONYMOUS_AFTER_DAYS": 30,
+    "PURGE_FAILURES_AFTER_DAYS": 30,
     "REMEMBER_COOKIE_HTTPONLY": True,
     "REMEMBER_COOKIE_SAMESITE": "Lax",
 }

@@ -20,6 +20,7 @@ _HTTP_CODES = {
     405: ("method_not_allowed", "This endpoint does not accept that HTTP method."),
     413: ("payload_too_large", "The request body is larger than 64 KiB."),
     415: ("unsupported_media_type", "Send the body as application/json."),
+    429: ("rate_limited", "Too many requests; wait for the Retry-After seconds and try again."),
 }
 
 

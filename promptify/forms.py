@@ -56,13 +56,13 @@ class ReplyForm(FlaskForm):
 
 
 # WTForms 3.3 deprecates tuple choices, and `filterwarnings = error` makes OperatorForm and
-# RoleForm fail as soon as they are built: Settings › Team uses these with SelectChoice.
+# RoleForm fail as soon as they are built: Settings › Team uses these, with SelectChoice.
+from wtforms import SelectChoice  # noqa: E402  (beside the only classes that need it)
+
+
 class OperatorCreateForm(OperatorForm):
     role = SelectField("Role", choices=[SelectChoice(r, r.capitalize()) for r in ROLES], default="agent")
 
 
 class OperatorRoleForm(RoleForm):
     role = SelectField("Role", choices=[SelectChoice(r, r.capitalize()) for r in ROLES])
-
-
-from wtforms.fields.choices import SelectChoice  # noqa: E402  (kept with the classes that need it)

@@ -30,21 +30,20 @@ def _script_url() -> str:
 
 
 def _context(workspace: Workspace, form: OriginsForm, **extra: Any) -> dict[str, Any]:
-    current = next(
-        (k for k in keys_service.list_keys(workspace, now=clock.now()) if k.status == "current"), None
-    )
+    statuses = keys_service.list_keys(workspace, now=clock.now())
+    current = next((k.key for k in statuses if k.status == "current"), None)
     return {
         "workspace": workspace,
         "form": form,
         "origins": [o.origin for o in workspace.origins],
-        "current_key": current.key if current else None,
+        "current_key": current,
         "snippet": snippets.install_snippet(_script_url(), workspace.app_id),
         "set_user": {
             "anonymous": snippets.SET_USER_ANONYMOUS,
             "unsigned": snippets.SET_USER_UNSIGNED,
             "jwt": snippets.SET_USER_JWT,
         },
-        "examples": snippets.signing_examples(workspace.app_id, current.key.key_type if current else None),
+        "examples": snippets.signing_examples(workspace.app_id, current.key_type if current else None),
         "generate_key_pair": snippets.GENERATE_KEY_PAIR,
         **extra,
     }
@@ -83,5 +82,6 @@ def save_origins() -> ResponseReturnValue:
             if not is_htmx():
                 flash(message, "success")
                 return redirect(url_for("installation.index"), code=303)
-            return render_page_or_partial(PAGE, ORIGINS, **_context(workspace, _origins_form(workspace), saved=message))
+            fresh = _origins_form(workspace)  # shows the list as normalised and saved
+            return render_page_or_partial(PAGE, ORIGINS, **_context(workspace, fresh, saved=message))
     return render_page_or_partial(PAGE, ORIGINS, 422, **_context(workspace, form))

@@ -1,17 +1,246 @@
-"""Settings › Messenger › Security (§4): keys, require-signed switch, token tester, failure log."""
+"""Settings › Messenger › Security (§4): keys, require-signed switch, token tester, failure log.
+
+Admins only. Plain forms work without JavaScript: a successful post redirects (303), a refused
+one re-renders the page with 422. htmx posts get the re-rendered fragment instead (STYLE 9, 15).
+A pasted key is never echoed back: it may be a private key (SECURITY-NOTES §3).
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, Response, abort, flash, make_response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from promptify import clock, countdown
 from promptify.blueprints.auth import role_required
 from promptify.blueprints.console import current_workspace
+from promptify.forms import KeyForm, RequireJwtForm, RevokeKeyForm, TokenTesterForm
+from promptify.htmx import is_htmx, render_page_or_partial
+from promptify.identity.keys import KeyRejected
+from promptify.identity.tokens import CheckStep
+from promptify.models import SigningKey, Workspace
+from promptify.services import failures, security_overview, token_check, workspaces
+from promptify.services import keys as keys_service
 
 bp = Blueprint("settings", __name__, url_prefix="/settings/messenger")
+
+PAGE = "settings/security.html"
+FAILURES_PER_PAGE = 20
+MAX_FAILURE_ID = 2**31 - 1  # the id column is a 32-bit integer on PostgreSQL
+
+
+@dataclass(frozen=True)
+class KeyRow:
+    key: SigningKey
+    status: str  # "current" | "retiring" | "revoked" | "expired"
+    algorithms: list[str]
+    until: datetime | None
+    until_text: str | None  # "14:32 UTC"
+    left_text: str | None  # "1 h 12 min left"
+
+
+# --- pages and fragments --------------------------------------------------------------------
 
 
 @bp.get("/security")
 @role_required("admin")
 def security() -> ResponseReturnValue:
-    return render_template("settings/security.html", workspace=current_workspace())
+    workspace, now = current_workspace(), clock.now()
+    return render_template(PAGE, **_page(workspace, now))
+
+
+@bp.get("/security/failures")
+@role_required("admin")
+def failure_log() -> ResponseReturnValue:
+    """One page of the failure log; the full page (with that log page) without htmx."""
+    workspace, now = current_workspace(), clock.now()
+    before = request.args.get("before", type=int)
+    return _render(workspace, now, "settings/_failures.html", **_failures_context(workspace, before))
+
+
+@bp.post("/security/keys")
+@role_required("admin")
+def add_key() -> ResponseReturnValue:
+    workspace, now = current_workspace(), clock.now()
+    form = KeyForm()
+    was_current = {row.key.thumbprint for row in _key_rows(workspace, now) if row.status == "current"}
+    added = None
+    if form.validate_on_submit():
+        try:
+            added = keys_service.add_key(workspace, form.pem.data or "", now=now)
+        except KeyRejected as error:
+            form.pem.errors.append(error.message)  # "Never paste a private key…", "RSA keys must be…"
+    form.pem.data = ""  # never echo the paste: it may be a private key
+    if added is None:
+        return _render(workspace, now, "settings/_key_form.html", 422, **_key_form_context(form))
+    notice = _added_notice(workspace, added, was_current, now)
+    if not is_htmx():
+        flash(notice, "success")
+        return redirect(url_for(".security", _anchor="keys"), code=303)
+    return _fragments(
+        ("settings/_key_form.html", _key_form_context(KeyForm(formdata=None), notice)),
+        ("settings/_key_list.html", {**_keys_context(workspace, now), "oob": True}),
+        ("settings/_require_jwt.html", {**_require_context(workspace, now), "oob": True}),
+    )
+
+
+@bp.post("/security/keys/revoke")
+@role_required("admin")
+def revoke_key() -> ResponseReturnValue:
+    workspace, now = current_workspace(), clock.now()
+    form = RevokeKeyForm()
+    if not form.validate_on_submit():
+        abort(400)
+    thumbprint = form.thumbprint.data or ""
+    if not form.confirm.data:
+        error = "Tick the box to confirm: tokens signed with this key stop working at once."
+        context = {**_keys_context(workspace, now), "revoke_error": error, "revoke_thumbprint": thumbprint}
+        return _render(workspace, now, "settings/_key_list.html", 422, **context)
+    try:
+        key = keys_service.revoke_key(workspace, thumbprint, now=now)
+    except keys_service.UnknownKey:
+        abort(404)
+    notice = f"Key {key.thumbprint[:12]}… is revoked: tokens signed with it are refused from now on."
+    if not is_htmx():
+        flash(notice, "success")
+        return redirect(url_for(".security", _anchor="keys"), code=303)
+    return _fragments(
+        ("settings/_key_list.html", {**_keys_context(workspace, now), "list_notice": notice}),
+        ("settings/_require_jwt.html", {**_require_context(workspace, now), "oob": True}),
+    )
+
+
+@bp.post("/security/require-jwt")
+@role_required("admin")
+def require_jwt() -> ResponseReturnValue:
+    workspace, now = current_workspace(), clock.now()
+    form = RequireJwtForm()
+    if not form.validate_on_submit():
+        abort(400)
+    workspaces.set_require_jwt(workspace, bool(form.require_jwt.data))
+    if workspace.require_jwt:
+        notice = "Signed identification is now required: setUser calls without a valid JWT are refused."
+    else:
+        notice = "Signed identification is no longer required: unsigned setUser calls are accepted again."
+    if not is_htmx():
+        flash(notice, "success")
+        return redirect(url_for(".security", _anchor="require-jwt"), code=303)
+    context = {**_require_context(workspace, now), "require_notice": notice}
+    return _render(workspace, now, "settings/_require_jwt.html", **context)
+
+
+@bp.post("/security/token-test")
+@role_required("admin")
+def test_token() -> ResponseReturnValue:
+    """Read-only: the tester never consumes a jti and never writes a contact (token_check)."""
+    workspace, now = current_workspace(), clock.now()
+    form = TokenTesterForm()
+    if not form.validate_on_submit():
+        return _render(workspace, now, "settings/_token_tester.html", 422, **_tester_context(form))
+    steps = token_check.check_token(workspace, (form.token.data or "").strip(), now=now)
+    return _render(workspace, now, "settings/_token_tester.html", **_tester_context(form, steps))
+
+
+# --- context builders -----------------------------------------------------------------------
+
+
+def _page(workspace: Workspace, now: datetime, **overrides: Any) -> dict[str, Any]:
+    return {
+        **_keys_context(workspace, now),
+        **_key_form_context(KeyForm(formdata=None)),
+        **_require_context(workspace, now),
+        **_tester_context(TokenTesterForm(formdata=None)),
+        **_failures_context(workspace, None),
+        "origins_empty": not workspace.origins,
+        **overrides,
+    }
+
+
+def _key_form_context(form: KeyForm, notice: str | None = None) -> dict[str, Any]:
+    return {"key_form": form, "key_notice": notice, "grace_text": countdown.duration(keys_service.grace())}
+
+
+def _key_rows(workspace: Workspace, now: datetime) -> list[KeyRow]:
+    return [
+        KeyRow(
+            key=s.key,
+            status=s.status,
+            algorithms=s.key.algorithms.split(","),
+            until=s.usable_until,
+            until_text=countdown.clock_time(s.usable_until, now) if s.usable_until else None,
+            left_text=countdown.time_left(s.usable_until, now) if s.usable_until else None,
+        )
+        for s in keys_service.list_keys(workspace, now=now)
+    ]
+
+
+def _keys_context(workspace: Workspace, now: datetime) -> dict[str, Any]:
+    rows = _key_rows(workspace, now)
+    retiring = [row for row in rows if row.status == "retiring"]
+    last = max(retiring, key=lambda row: row.until or now) if retiring else None
+    return {
+        "key_rows": rows,
+        "has_current": any(row.status == "current" for row in rows),
+        "last_retiring": last,
+        "list_notice": None,
+        "revoke_error": None,
+        "revoke_thumbprint": None,
+    }
+
+
+def _require_context(workspace: Workspace, now: datetime) -> dict[str, Any]:
+    return {
+        "require_form": RequireJwtForm(formdata=None),
+        "require_notice": None,
+        "unsigned_count": security_overview.count_recent_unsigned_contacts(workspace, now),
+        "has_usable_key": bool(keys_service.usable_keys(workspace, now=now)),
+    }
+
+
+def _tester_context(form: TokenTesterForm, steps: list[CheckStep] | None = None) -> dict[str, Any]:
+    refused = next((step for step in steps if step.passed is False), None) if steps else None
+    return {"tester_form": form, "steps": steps, "refused_step": refused}
+
+
+def _failures_context(workspace: Workspace, before: int | None) -> dict[str, Any]:
+    if before is not None:
+        before = min(before, MAX_FAILURE_ID)
+    page = failures.recent(workspace, before_id=before, limit=FAILURES_PER_PAGE)
+    return {"failure_page": page, "failures_before": before, "as_json": _json_text}
+
+
+def _json_text(document: Any) -> str:
+    """Plain text for the template to autoescape (never `|safe`, never `tojson` in HTML)."""
+    return json.dumps(document, indent=2, ensure_ascii=False, default=str)
+
+
+def _added_notice(workspace: Workspace, added: SigningKey, was_current: set[str], now: datetime) -> str:
+    name = f"{added.key_type} key {added.thumbprint[:12]}…"
+    if added.thumbprint in was_current:
+        return f"The {name} is already the current key; nothing changed."
+    retiring = [row for row in _key_rows(workspace, now) if row.key.thumbprint in was_current and row.until]
+    if not retiring:
+        return f"The {name} is now current."
+    until = countdown.clock_time(retiring[0].until, now)  # type: ignore[arg-type]
+    return f"The {name} is now current. The previous key keeps working until {until} so your servers can switch over."
+
+
+# --- responses ------------------------------------------------------------------------------
+
+
+def _render(workspace: Workspace, now: datetime, partial: str, status: int = 200, **context: Any) -> Response:
+    """The fragment for htmx (its own context only), else the whole page around it."""
+    if not is_htmx():
+        context = _page(workspace, now, **context)
+    return render_page_or_partial(PAGE, partial, status, **context)
+
+
+def _fragments(*parts: tuple[str, dict[str, Any]]) -> Response:
+    """The target's fragment followed by out-of-band ones (`hx-swap-oob`) for the other regions."""
+    response = make_response("".join(render_template(name, **context) for name, context in parts))
+    response.vary.add("HX-Request")
+    return response

@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 from promptify import clock
 from promptify.blueprints.auth import role_required
 from promptify.extensions import db
-from promptify.forms import OperatorForm, RoleForm
+from promptify.forms import OperatorCreateForm, OperatorRoleForm
 from promptify.htmx import is_htmx, render_page_or_partial
 from promptify.models import Operator
 from promptify.models.operator import ROLES
@@ -23,10 +23,10 @@ bp = Blueprint("team", __name__, url_prefix="/settings/team")
 PAGE = "settings/team.html"
 
 
-def _context(form: OperatorForm | None = None, **extra: Any) -> dict[str, Any]:
+def _context(form: OperatorCreateForm | None = None, **extra: Any) -> dict[str, Any]:
     return {
         "operators": operators.list_operators(),
-        "form": form or OperatorForm(formdata=None),
+        "form": form or OperatorCreateForm(formdata=None),
         "roles": ROLES,
         **extra,
     }
@@ -68,7 +68,7 @@ def index() -> ResponseReturnValue:
 @bp.post("")
 @role_required("admin")
 def create() -> ResponseReturnValue:
-    form = OperatorForm()
+    form = OperatorCreateForm()
     if form.validate_on_submit():
         try:
             operator = operators.create_operator(
@@ -82,7 +82,9 @@ def create() -> ResponseReturnValue:
             if not is_htmx():
                 flash(done, "success")
                 return redirect(url_for("team.index"), code=303)
-            return render_page_or_partial(PAGE, "settings/_operator_created.html", **_context(created=done))
+            return render_page_or_partial(
+                PAGE, "settings/_operator_created.html", **_context(created=done)
+            )
     return render_page_or_partial(PAGE, "settings/_operator_form.html", 422, **_context(form))
 
 
@@ -90,7 +92,7 @@ def create() -> ResponseReturnValue:
 @role_required("admin")
 def change_role(operator_id: int) -> ResponseReturnValue:
     operator = db.get_or_404(Operator, operator_id)
-    form = RoleForm()
+    form = OperatorRoleForm()
     error = None
     if not form.validate_on_submit():
         error = "Choose a role: admin or agent."
@@ -111,4 +113,5 @@ def deactivate(operator_id: int) -> ResponseReturnValue:
         operators.deactivate(operator)
     except operators.OperatorRuleBroken as broken:  # the last admin, possibly oneself
         error = str(broken)
-    return _list_response(operator, error, f"{operator.email} is deactivated and can no longer sign in.")
+    done = f"{operator.email} is deactivated and can no longer sign in."
+    return _list_response(operator, error, done)

@@ -10,6 +10,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from promptify import clock
+from promptify.extensions import limiter
 from promptify.identity.errors import IdentifyError
 from promptify.identity.strict_json import StrictJSONError, loads_strict
 from promptify.models import Contact, WidgetSession
@@ -20,6 +21,17 @@ from promptify.services.conversations import PAGE_URL_HEADER
 from promptify.services.sessions import SESSION_HEADER
 
 bp = Blueprint("widget", __name__, url_prefix="/widget/v1")
+# Per client address and per app (§5 "generous per-app and per-address limits"); 429 rate_limited.
+limiter.limit(
+    lambda: current_app.config["WIDGET_RATE_LIMIT_PER_ADDRESS"],
+    key_func=lambda: request.remote_addr or "unknown",
+    scope="widget-address",
+)(bp)
+limiter.limit(
+    lambda: current_app.config["WIDGET_RATE_LIMIT_PER_APP"],
+    key_func=lambda: (request.view_args or {}).get("app_id") or "no-app",
+    scope="widget-app",
+)(bp)
 
 CORS_HEADERS = {
     "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
@@ -150,6 +162,13 @@ def post_message(app_id: str, conversation_id: int) -> ResponseReturnValue:
         conversation, session, body, now=clock.now(), page_url=_page_url()
     )
     return jsonify(message=conversations.messages_json(conversation, [message])[0]), 201
+
+
+@bp.get("/openapi.json")
+def openapi() -> ResponseReturnValue:
+    from promptify.openapi import document
+
+    return jsonify(document())
 
 
 # --- §3 the widget script ----------------------------------------------------------------

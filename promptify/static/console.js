@@ -39,6 +39,16 @@
     if (message && !window.confirm(message)) event.preventDefault();
   }, true);
 
+  // Mark the conversation being opened, so the list shows where the agent is.
+  document.addEventListener("click", function (event) {
+    var item = event.target instanceof Element ? event.target.closest("a.conversation-item") : null;
+    if (!item) return;
+    document.querySelectorAll("a.conversation-item[aria-current='true']").forEach(function (a) {
+      a.setAttribute("aria-current", "false");
+    });
+    item.setAttribute("aria-current", "true");
+  });
+
   // Keyboard shortcuts in the inbox: j/k move, r replies.
   document.addEventListener("keydown", function (event) {
     var tag = event.target instanceof Element ? event.target.tagName : "";

@@ -462,6 +462,7 @@ def test_widget_script_is_served_as_javascript_and_cacheable(client):
     assert "no-store" not in response.headers["Cache-Control"]
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     body = response.get_data()
+    response.close()  # a file response holds the file open until closed
     assert body == SCRIPT.read_bytes()
     assert b"window.promptify" in body
 

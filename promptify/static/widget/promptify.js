@@ -1,1 +1,646 @@
-// placeholder
+/*! Promptify widget v1 -- vanilla JS, no build step, no dependencies (PRODUCT.md section 3).
+ *
+ * Install (the snippet from Settings > Messenger > Installation):
+ *
+ *   <script src="https://support.example.com/widget/v1/promptify.js" data-app-id="app_..." async></script>
+ *
+ * The API base URL is derived from this script's own src, so the widget talks to the server that
+ * served it. Calls made before the script has loaded are queued by this small host-side stub,
+ * placed before the snippet; every call returns a Promise that settles once the script has run it:
+ *
+ *   <script>
+ *   window.promptify = window.promptify || (function (p) {
+ *     ["setUser", "reset", "open", "close"].forEach(function (m) {
+ *       p[m] = function () {
+ *         var a = [].slice.call(arguments);
+ *         return new Promise(function (resolve, reject) { p.q.push([m, a, resolve, reject]); });
+ *       };
+ *     });
+ *     return p;
+ *   })({ q: [] });
+ *   promptify.setUser({ id: "user-123", name: "Jane Doe" });
+ *   </script>
+ *
+ * API: promptify.setUser(obj) -> Promise<contact> (rejects with {code, message, field});
+ *      promptify.reset() = setUser({id: null}); promptify.open(); promptify.close().
+ *
+ * The session token lives in a first-party cookie of the host page, promptify_session_<appId>
+ * (SameSite=Lax, Secure on https), and travels in the X-Promptify-Session header; no third-party
+ * cookie is used. A host page with a Content-Security-Policy must allow this server in script-src
+ * and connect-src. Everything is drawn inside a shadow root; text is set with textContent only, never parsed as HTML.
+ */
+(function () {
+  "use strict";
+  var w = window, d = document;
+  var stub = w.promptify;
+  if (stub && stub.loaded) return; // the snippet was pasted twice
+
+  var script = d.currentScript || d.querySelector('script[data-app-id][src*="promptify.js"]');
+  var appId = script && script.getAttribute("data-app-id");
+  if (!appId) {
+    console.error('Promptify: add data-app-id="app_..." to the promptify.js <script> tag.');
+    return;
+  }
+  var BASE = new URL(script.src, location.href).href.replace(/\/promptify\.js([?#].*)?$/, "");
+  var API = BASE + "/apps/" + encodeURIComponent(appId);
+  var COOKIE = "promptify_session_" + appId;
+  var POLL_MS = 4000;
+  var MAX_BODY = 10000;
+  var noop = function () {};
+
+  var S = {
+    session: readCookie(),
+    contact: null, // the last contact identify returned
+    epoch: 0, // bumped on every user change: late answers for an older epoch are dropped
+    chain: Promise.resolve(), // identify calls run one at a time, in call order
+    open: false,
+    view: "list", // "list" | "thread"
+    conv: null, // id of the conversation shown, null for a new one
+    lastId: 0, // newest message id fetched from the server (for ?after=)
+    seen: {},
+    listKey: "", // the conversation list as last drawn
+    timer: 0,
+    sending: false
+  };
+  var ui = null;
+  var ready = new Promise(function (resolve) {
+    if (d.body) resolve();
+    else d.addEventListener("DOMContentLoaded", function () { resolve(); });
+  });
+
+  // --- cookie and transport -------------------------------------------------------------------
+
+  function readCookie() {
+    var parts = d.cookie ? d.cookie.split("; ") : [];
+    for (var i = 0; i < parts.length; i++) {
+      var at = parts[i].indexOf("=");
+      if (parts[i].slice(0, at) === COOKIE) {
+        try { return decodeURIComponent(parts[i].slice(at + 1)) || null; } catch (e) { return null; }
+      }
+    }
+    return null;
+  }
+
+  function storeSession(token) {
+    S.session = token || null;
+    var attrs = "; path=/; SameSite=Lax" + (location.protocol === "https:" ? "; Secure" : "");
+    d.cookie = COOKIE + "=" + (token ? encodeURIComponent(token) + "; max-age=31536000" : "; max-age=0") + attrs;
+  }
+
+  function apiError(code, message, field) {
+    return { code: code, message: message, field: field || null };
+  }
+
+  function pageUrl() {
+    var url = location.href.split("#")[0]; // fragments may carry tokens (OAuth): never sent
+    return /^https?:\/\//.test(url) && url.length <= 2048 ? url : null;
+  }
+
+  function call(method, path, body) {
+    var headers = {};
+    if (S.session) headers["X-Promptify-Session"] = S.session;
+    if (body !== undefined) {
+      headers["Content-Type"] = "application/json";
+      var url = pageUrl();
+      if (url) headers["X-Promptify-Page-Url"] = url;
+    }
+    return fetch(API + path, {
+      method: method,
+      headers: headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      mode: "cors",
+      credentials: "omit",
+      cache: "no-store"
+    }).then(function (response) {
+      return response.json().catch(function () { return null; }).then(function (data) {
+        if (response.ok && data) return data;
+        var e = data && data.error;
+        if (e && e.code) throw apiError(e.code, e.message || e.code, e.field);
+        throw apiError("http_" + response.status, "The Promptify server answered HTTP " + response.status + ".");
+      });
+    }, function () {
+      throw apiError("network_error", "Could not reach the Promptify server at " + BASE + ".");
+    });
+  }
+
+  // --- identification -------------------------------------------------------------------------
+
+  function enqueue(task) {
+    var run = S.chain.then(task);
+    S.chain = run.then(noop, noop);
+    return run;
+  }
+
+  function claimedId(obj) {
+    var claims = obj;
+    if (typeof obj.jwt === "string") {
+      try {
+        var part = obj.jwt.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+        var bytes = Uint8Array.from(atob(part + "===".slice((part.length + 3) % 4)), function (c) {
+          return c.charCodeAt(0);
+        });
+        claims = JSON.parse(new TextDecoder().decode(bytes));
+      } catch (e) {
+        return undefined;
+      }
+    }
+    return claims.id === null || claims.id === undefined ? null : String(claims.id);
+  }
+
+  function sameUser(obj) {
+    var c = S.contact, id = claimedId(obj);
+    if (!c || id === undefined) return false;
+    return id === null ? c.anonymous : !c.anonymous && c.id === id;
+  }
+
+  function identify(obj) {
+    return call("POST", "/identify", obj).then(function (data) {
+      // a different session is a different contact (merge, switch, logout): draw nothing of the
+      // old one. Without a previous session there was nothing to draw (it was wiped when dropped).
+      var changed = S.session !== null && data.session !== S.session;
+      storeSession(data.session); // the returned session always replaces the stored one
+      S.contact = data.contact;
+      if (changed) wipe();
+      return data.contact;
+    });
+  }
+
+  function report(err) {
+    console.error(
+      "Promptify: setUser rejected (" + err.code + (err.field ? " at " + err.field : "") + "): " + err.message
+    );
+  }
+
+  function setUser(obj) {
+    if (!obj || typeof obj !== "object" || Array.isArray(obj)) {
+      var bad = apiError("invalid_json", 'setUser() takes an object, such as {id: null} or {jwt: "..."}.');
+      report(bad);
+      return Promise.reject(bad);
+    }
+    var switching = !sameUser(obj);
+    if (switching) wipe(); // nothing of the previous user stays on screen while we ask
+    return enqueue(function () { return identify(obj); }).then(function (contact) {
+      if (S.open) refresh();
+      return contact;
+    }, function (err) {
+      report(err);
+      if (switching) {
+        // the host said "someone else now": never fall back to the previous user's session
+        storeSession(null);
+        S.contact = null;
+        wipe();
+        if (S.open) refresh();
+      }
+      throw err;
+    });
+  }
+
+  function ensureSession() {
+    // if setUser was never called, the visitor is identified anonymously on first use
+    return enqueue(function () { return S.session ? null : identify({ id: null }); });
+  }
+
+  // --- state changes --------------------------------------------------------------------------
+
+  function wipe() {
+    S.epoch++;
+    S.view = "list";
+    S.conv = null;
+    S.lastId = 0;
+    S.seen = {};
+    S.listKey = "";
+    stopPolling();
+    if (!ui) return;
+    clear(ui.list);
+    clear(ui.log);
+    ui.empty.hidden = true;
+    ui.input.value = "";
+    setStatus("");
+    show();
+  }
+
+  function stopPolling() {
+    if (S.timer) clearTimeout(S.timer);
+    S.timer = 0;
+  }
+
+  function schedule() {
+    stopPolling();
+    if (S.open) S.timer = setTimeout(poll, POLL_MS);
+  }
+
+  function poll() {
+    S.timer = 0;
+    if (!S.open) return;
+    if (d.hidden) return schedule();
+    refresh();
+  }
+
+  function refresh(retried) {
+    return ensureSession().then(function () {
+      var epoch = S.epoch;
+      return S.view === "thread" ? (S.conv ? loadThread(epoch) : null) : loadList(epoch);
+    }).then(function () {
+      schedule();
+    }, function (err) {
+      if (err.code === "session_required" && !retried) {
+        storeSession(null); // expired or ended elsewhere: start over as a new visitor
+        S.contact = null;
+        wipe();
+        return refresh(true);
+      }
+      if (err.code === "not_found" && S.view === "thread") {
+        back();
+        return;
+      }
+      console.error("Promptify: " + err.code + ": " + err.message);
+      setStatus(err.code === "network_error" ? "Cannot reach support right now; retrying\u2026" : "Support chat is unavailable right now.");
+      schedule();
+    });
+  }
+
+  function loadList(epoch) {
+    return call("GET", "/conversations").then(function (data) {
+      if (epoch !== S.epoch || S.view !== "list" || !ui) return;
+      setStatus("");
+      renderList(data.conversations || []);
+    });
+  }
+
+  function loadThread(epoch) {
+    var conv = S.conv;
+    var query = S.lastId ? "?after=" + S.lastId : "";
+    return call("GET", "/conversations/" + conv + "/messages" + query).then(function (data) {
+      if (epoch !== S.epoch || conv !== S.conv || !ui) return;
+      setStatus("");
+      var messages = data.messages || [];
+      for (var i = 0; i < messages.length; i++) {
+        addMessage(messages[i]);
+        if (messages[i].id > S.lastId) S.lastId = messages[i].id;
+      }
+    });
+  }
+
+  function openThread(id) {
+    S.view = "thread";
+    S.conv = id;
+    S.lastId = 0;
+    S.seen = {};
+    clear(ui.log);
+    show();
+    ui.input.focus();
+    refresh();
+  }
+
+  function startNew() {
+    S.view = "thread";
+    S.conv = null;
+    S.lastId = 0;
+    S.seen = {};
+    clear(ui.log);
+    show();
+    ui.input.focus();
+  }
+
+  function back() {
+    S.view = "list";
+    S.conv = null;
+    S.listKey = "";
+    clear(ui.log);
+    show();
+    ui.newButton.focus();
+    refresh();
+  }
+
+  function send(event) {
+    if (event) event.preventDefault();
+    var text = ui.input.value;
+    if (S.sending || !text.trim()) return;
+    if (text.length > MAX_BODY) {
+      setStatus("Messages are limited to 10,000 characters.");
+      return;
+    }
+    S.sending = true;
+    ui.send.disabled = true;
+    setStatus("");
+    var epoch = null;
+    ensureSession().then(function () {
+      epoch = S.epoch;
+      if (S.conv) return call("POST", "/conversations/" + S.conv + "/messages", { body: text });
+      return call("POST", "/conversations", { body: text });
+    }).then(function (data) {
+      if (epoch !== S.epoch) return;
+      if (data.conversation) {
+        S.conv = data.conversation.id;
+        S.lastId = data.message.id; // nothing can precede the first message
+        show();
+      }
+      if (ui.input.value === text) ui.input.value = "";
+      addMessage(data.message); // the next poll (?after=lastId) fills any agent reply in between
+    }, function (err) {
+      if (epoch !== null && epoch !== S.epoch) return;
+      if (err.code === "session_required") {
+        storeSession(null);
+        S.contact = null;
+      }
+      setStatus("Message not sent: " + err.message);
+    }).then(function () {
+      S.sending = false;
+      ui.send.disabled = false;
+      schedule();
+    });
+  }
+
+  // --- rendering (textContent only: data is never parsed as HTML) ------------------------------------------
+
+  function el(tag, className, text) {
+    var node = d.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
+  function clear(node) {
+    while (node.firstChild) node.removeChild(node.firstChild);
+  }
+
+  function setStatus(text) {
+    if (!ui) return;
+    ui.status.textContent = text;
+    ui.status.hidden = !text;
+  }
+
+  function when(iso) {
+    var t = new Date(iso);
+    if (isNaN(t.getTime())) return "";
+    var today = new Date().toDateString() === t.toDateString();
+    return t.toLocaleString([], today ? { hour: "2-digit", minute: "2-digit" } : { month: "short", day: "numeric" });
+  }
+
+  function renderList(conversations) {
+    var key = JSON.stringify(conversations);
+    if (key === S.listKey) return; // polling must not rebuild the list under a keyboard user
+    S.listKey = key;
+    var focused = ui.root.activeElement;
+    var focusedId = focused && focused.getAttribute("data-id");
+    clear(ui.list);
+    ui.empty.hidden = conversations.length > 0;
+    conversations.forEach(function (c) {
+      var item = el("li");
+      var button = el("button", "conv");
+      button.type = "button";
+      button.setAttribute("data-id", String(c.id));
+      var top = el("span", "row");
+      top.appendChild(el("span", "preview", c.preview || "(no text)"));
+      top.appendChild(el("span", "time", when(c.lastMessageAt)));
+      button.appendChild(top);
+      if (c.status === "closed") button.appendChild(el("span", "badge", "Closed"));
+      button.addEventListener("click", function () { openThread(c.id); });
+      item.appendChild(button);
+      ui.list.appendChild(item);
+      if (String(c.id) === focusedId) button.focus();
+    });
+  }
+
+  function addMessage(m) {
+    if (!m || S.seen[m.id]) return;
+    S.seen[m.id] = true;
+    var mine = m.author === "contact";
+    var item = el("li", mine ? "msg mine" : "msg");
+    item.setAttribute("data-id", String(m.id));
+    var meta = el("div", "meta");
+    meta.appendChild(el("span", "who", mine ? "You" : m.authorName || "Support"));
+    meta.appendChild(el("span", "time", when(m.createdAt)));
+    item.appendChild(meta);
+    item.appendChild(el("div", "text", m.body));
+    var log = ui.log;
+    var atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
+    var after = log.lastChild; // keep id order even when a post's answer overtakes a poll
+    while (after && Number(after.getAttribute("data-id")) > m.id) after = after.previousSibling;
+    log.insertBefore(item, after ? after.nextSibling : log.firstChild);
+    if (atBottom || mine) log.scrollTop = log.scrollHeight;
+  }
+
+  function show() {
+    if (!ui) return;
+    var thread = S.view === "thread";
+    ui.listView.hidden = thread;
+    ui.threadView.hidden = !thread;
+    ui.back.hidden = !thread;
+    ui.title.textContent = thread ? (S.conv ? "Conversation" : "New conversation") : "Messages";
+  }
+
+  var CSS = [
+    ":host{all:initial !important;position:fixed !important;right:20px !important;bottom:20px !important;",
+    "z-index:2147483000 !important;display:block !important}",
+    "*{box-sizing:border-box}[hidden]{display:none !important}",
+    ".w{font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;color:#1f2328;",
+    "text-align:left;direction:ltr}",
+    "button{font:inherit;cursor:pointer}",
+    "button:focus-visible,textarea:focus-visible{outline:2px solid #f59e0b;outline-offset:2px}",
+    ".launcher{display:flex;align-items:center;justify-content:center;width:56px;height:56px;margin:0;",
+    "padding:0;border:0;border-radius:50%;background:#2457d6;color:#fff;box-shadow:0 4px 14px rgba(0,0,0,.25)}",
+    ".launcher:hover{background:#1d47b0}.launcher svg{width:26px;height:26px;fill:currentColor}",
+    ".panel{position:absolute;right:0;bottom:68px;display:flex;flex-direction:column;",
+    "width:min(370px,calc(100vw - 24px));height:min(560px,calc(100vh - 110px));overflow:hidden;",
+    "background:#fff;border-radius:14px;box-shadow:0 12px 40px rgba(0,0,0,.28)}",
+    ".head{display:flex;align-items:center;gap:6px;padding:10px 12px;background:#2457d6;color:#fff}",
+    ".head h2{flex:1;margin:0 4px;font-size:16px;font-weight:600;color:#fff}",
+    ".icon{width:32px;height:32px;margin:0;padding:0;border:0;border-radius:8px;background:transparent;",
+    "color:#fff;font-size:20px;line-height:32px;text-align:center}.icon:hover{background:rgba(255,255,255,.18)}",
+    ".status{margin:0;padding:8px 12px;background:#fdecea;color:#8a1c12;font-size:13px}",
+    ".view{flex:1;display:flex;flex-direction:column;min-height:0}",
+    ".scroll{flex:1;overflow-y:auto;margin:0;padding:12px;list-style:none}",
+    ".new{display:block;width:calc(100% - 24px);margin:12px 12px 0;padding:10px;border:1px solid #2457d6;",
+    "border-radius:8px;background:#fff;color:#2457d6;font-weight:600}.new:hover{background:#eef3ff}",
+    ".empty{margin:24px 12px;color:#5b6470;text-align:center}",
+    ".conv{display:block;width:100%;margin:0 0 8px;padding:10px 12px;border:1px solid #e3e6ea;",
+    "border-radius:10px;background:#fff;color:#1f2328;text-align:left}.conv:hover{background:#f6f8fa}",
+    ".row{display:flex;gap:8px;align-items:baseline}",
+    ".preview{flex:1;overflow:hidden;white-space:nowrap;text-overflow:ellipsis}",
+    ".time{flex:none;color:#5b6470;font-size:12px}",
+    ".badge{display:inline-block;margin-top:4px;padding:0 6px;border-radius:6px;background:#eef0f2;",
+    "color:#444c56;font-size:12px}",
+    ".msg{max-width:85%;margin:0 0 10px;padding:8px 10px;border-radius:12px;background:#f1f3f5}",
+    ".msg.mine{margin-left:auto;background:#2457d6;color:#fff}.msg.mine .time{color:#dbe4ff}",
+    ".meta{display:flex;gap:8px;justify-content:space-between;font-size:12px;font-weight:600;margin-bottom:2px}",
+    ".text{white-space:pre-wrap;overflow-wrap:anywhere}",
+    ".composer{display:flex;gap:8px;padding:10px;border-top:1px solid #e3e6ea}",
+    ".composer textarea{flex:1;min-height:40px;max-height:120px;margin:0;padding:8px;resize:vertical;",
+    "border:1px solid #c9ced4;border-radius:8px;background:#fff;color:#1f2328;font:inherit}",
+    ".send{padding:0 14px;border:0;border-radius:8px;background:#2457d6;color:#fff;font-weight:600}",
+    ".send:disabled{opacity:.6;cursor:default}"
+  ].join("");
+
+  function styleInto(root) {
+    try {
+      var sheet = new CSSStyleSheet(); // constructed sheets also work under a strict host CSP
+      sheet.replaceSync(CSS);
+      root.adoptedStyleSheets = [sheet];
+    } catch (e) {
+      root.appendChild(el("style", null, CSS));
+    }
+  }
+
+  function chatIcon() {
+    var ns = "http://www.w3.org/2000/svg";
+    var svg = d.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("aria-hidden", "true");
+    var path = d.createElementNS(ns, "path");
+    path.setAttribute("d", "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z");
+    svg.appendChild(path);
+    return svg;
+  }
+
+  function button(className, label, text) {
+    var b = el("button", className, text);
+    b.type = "button";
+    b.setAttribute("aria-label", label);
+    return b;
+  }
+
+  function mount() {
+    if (ui) return;
+    var host = el("div");
+    host.setAttribute("data-promptify", appId);
+    var root = host.attachShadow({ mode: "open" }); // open so tests and assistive tools can reach it
+    styleInto(root);
+    var wrap = el("div", "w");
+
+    var panel = el("div", "panel");
+    panel.id = "promptify-panel";
+    panel.hidden = true;
+    panel.setAttribute("role", "dialog");
+    panel.setAttribute("aria-label", "Support chat");
+
+    var head = el("div", "head");
+    var backButton = button("icon back", "Back to conversations", "\u2190");
+    var title = el("h2", null, "Messages");
+    var close = button("icon close", "Close support chat", "\u00d7");
+    head.appendChild(backButton);
+    head.appendChild(title);
+    head.appendChild(close);
+
+    var status = el("p", "status");
+    status.setAttribute("role", "alert");
+    status.hidden = true;
+
+    var listView = el("div", "view list-view");
+    var newButton = button("new", "Start a new conversation", "New conversation");
+    var empty = el("p", "empty", "No conversations yet. Start one and we will reply here.");
+    empty.hidden = true;
+    var list = el("ul", "scroll conversations");
+    list.setAttribute("aria-label", "Your conversations");
+    listView.appendChild(newButton);
+    listView.appendChild(empty);
+    listView.appendChild(list);
+
+    var threadView = el("div", "view thread-view");
+    threadView.hidden = true;
+    var log = el("ol", "scroll messages");
+    log.setAttribute("role", "log");
+    log.setAttribute("aria-live", "polite");
+    log.setAttribute("aria-label", "Messages");
+    var form = el("form", "composer");
+    var input = el("textarea");
+    input.rows = 2;
+    input.maxLength = MAX_BODY;
+    input.placeholder = "Write a message\u2026";
+    input.setAttribute("aria-label", "Message");
+    var send_ = el("button", "send", "Send");
+    send_.type = "submit";
+    send_.setAttribute("aria-label", "Send message");
+    form.appendChild(input);
+    form.appendChild(send_);
+    threadView.appendChild(log);
+    threadView.appendChild(form);
+
+    panel.appendChild(head);
+    panel.appendChild(status);
+    panel.appendChild(listView);
+    panel.appendChild(threadView);
+
+    var launcher = button("launcher", "Open support chat");
+    launcher.setAttribute("aria-expanded", "false");
+    launcher.setAttribute("aria-controls", panel.id);
+    launcher.appendChild(chatIcon());
+
+    wrap.appendChild(panel);
+    wrap.appendChild(launcher);
+    root.appendChild(wrap);
+
+    ui = {
+      host: host, root: root, panel: panel, launcher: launcher, back: backButton, title: title, close: close,
+      status: status, listView: listView, newButton: newButton, empty: empty, list: list,
+      threadView: threadView, log: log, input: input, send: send_
+    };
+
+    launcher.addEventListener("click", function () { (S.open ? closePanel : openPanel)(); });
+    close.addEventListener("click", function () { closePanel(); });
+    backButton.addEventListener("click", back);
+    newButton.addEventListener("click", startNew);
+    form.addEventListener("submit", send);
+    input.addEventListener("keydown", function (e) {
+      if (e.key === "Enter" && !e.shiftKey && !e.isComposing) send(e);
+    });
+    wrap.addEventListener("keydown", function (e) {
+      if (e.key === "Escape" && S.open) {
+        e.stopPropagation();
+        closePanel();
+      }
+    });
+    show();
+    (d.body || d.documentElement).appendChild(host);
+  }
+
+  function openPanel() {
+    return ready.then(function () {
+      mount();
+      S.open = true;
+      ui.panel.hidden = false;
+      ui.launcher.setAttribute("aria-expanded", "true");
+      ui.launcher.setAttribute("aria-label", "Close support chat");
+      (S.view === "thread" ? ui.input : ui.newButton).focus();
+      return refresh();
+    }).then(noop);
+  }
+
+  function closePanel() {
+    return ready.then(function () {
+      mount();
+      var hadFocus = !!ui.root.activeElement;
+      S.open = false;
+      stopPolling();
+      ui.panel.hidden = true;
+      ui.launcher.setAttribute("aria-expanded", "false");
+      ui.launcher.setAttribute("aria-label", "Open support chat");
+      if (hadFocus) ui.launcher.focus(); // focus never gets lost inside a hidden panel
+    });
+  }
+
+  // --- the public object and the queue of early calls -----------------------------------------
+
+  function run(item) {
+    var method = item && api[item[0]];
+    var result = typeof method === "function"
+      ? method.apply(null, item[1] || [])
+      : Promise.reject(apiError("unknown_method", "promptify has no method " + (item && item[0]) + "."));
+    if (typeof item[2] === "function") result.then(item[2], item[3] || noop);
+    else result.catch(noop);
+  }
+
+  var api = {
+    loaded: true,
+    version: "1",
+    setUser: setUser,
+    reset: function () { return setUser({ id: null }); },
+    open: openPanel,
+    close: closePanel,
+    q: { push: run } // a host that pushes onto promptify.q after load runs the call at once
+  };
+  var queued = stub && stub.q && typeof stub.q.length === "number" ? Array.prototype.slice.call(stub.q) : [];
+  w.promptify = api;
+  ready.then(mount);
+  queued.forEach(run);
+})();

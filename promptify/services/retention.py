@@ -1,0 +1,52 @@
+"""Retention (`promptify purge`): expired jti records, stale anonymous contacts, old failures.
+
+Safe while serving: small batches, each its own short transaction, and every delete re-checks its
+condition, so a visitor who comes back (or starts a conversation) mid-purge is never removed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, exists, select
+
+from promptify.extensions import db
+from promptify.models import Contact, Conversation, IdentifyFailure, UsedJti
+
+BATCH = 2000
+
+
+@dataclass(frozen=True)
+class PurgeReport:
+    jti: int
+    anonymous_contacts: int
+    failures: int
+
+
+def _stale_anonymous(cutoff: datetime):  # type: ignore[no-untyped-def]
+    return (
+        Contact.external_id.is_(None),
+        Contact.last_seen_at < cutoff,
+        ~exists().where(Conversation.contact_id == Contact.id),
+    )
+
+
+def _delete_in_batches(model, conditions) -> int:  # type: ignore[no-untyped-def]
+    total = 0
+    while True:
+        ids = list(db.session.scalars(select(model.id).where(*conditions).limit(BATCH)))
+        if not ids:
+            db.session.commit()
+            return total
+        result = db.session.execute(delete(model).where(model.id.in_(ids), *conditions))
+        db.session.commit()
+        total += result.rowcount or 0
+
+
+def purge(*, now: datetime, anonymous_after: timedelta, failures_after: timedelta) -> PurgeReport:
+    """Delete what no rule needs any more; sessions of deleted contacts go with them (FK cascade)."""
+    jti = _delete_in_batches(UsedJti, (UsedJti.expires_at < now,))
+    anonymous = _delete_in_batches(Contact, _stale_anonymous(now - anonymous_after))
+    failures = _delete_in_batches(IdentifyFailure, (IdentifyFailure.created_at < now - failures_after,))
+    return PurgeReport(jti, anonymous, failures)

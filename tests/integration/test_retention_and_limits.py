@@ -1,0 +1,80 @@
+"""Retention (`promptify purge`) and widget rate limits (§2.2 429 rate_limited with Retry-After)."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from promptify.extensions import db
+from promptify.models import Contact, IdentifyFailure, UsedJti, WidgetSession
+from tests.factories import add_key, identify, make_conversation, make_private_key, make_workspace, sign
+
+
+def _count(app, model):
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(model))
+
+
+def test_purge_removes_only_what_no_rule_needs(app, client, runner, clock):
+    app_id = make_workspace(app)
+    key = make_private_key("Ed25519")
+    add_key(app, app_id, key)
+    exp = int(clock.current.timestamp()) + 60
+    assert identify(client, app_id, {"jwt": sign(key, {"id": "u1", "exp": exp, "jti": "old"})}).status_code == 200
+    stale = identify(client, app_id, {"id": None}).json["session"]
+    talking = identify(client, app_id, {"id": None})
+    with app.app_context():
+        talker = db.session.scalars(select(Contact).where(Contact.external_id.is_(None))).all()[-1].id
+    client.post(f"/widget/v1/apps/{app_id}/conversations", json={"body": "hi"},
+                headers={"X-Promptify-Session": talking.json["session"]})
+    identify(client, app_id, {"id": "u2", "avatarURL": "typo"})  # a failure
+    clock.advance(days=31)
+    fresh = identify(client, app_id, {"id": None})
+    assert fresh.status_code == 200
+    assert runner.invoke(args=["purge"]).stdout.split() == ["jti", "1", "anonymous_contacts", "1", "failures", "1"]
+    assert _count(app, UsedJti) == 0 and _count(app, IdentifyFailure) == 0
+    with app.app_context():
+        remaining = {c.external_id or c.id for c in db.session.scalars(select(Contact))}
+    assert talker in remaining and "u1" in remaining and len(remaining) == 3  # u1, the talker, the fresh one
+    assert identify(client, app_id, {"id": None}, session=stale).json["session"] != stale
+    assert _count(app, WidgetSession) >= 2
+    assert runner.invoke(args=["purge"]).stdout.split() == ["jti", "0", "anonymous_contacts", "0", "failures", "0"]
+
+
+def test_purge_keeps_anonymous_visitors_with_conversations(app, runner, clock):
+    app_id = make_workspace(app)
+    make_conversation(app, app_id, external_id=None)
+    clock.advance(days=90)
+    runner.invoke(args=["purge"])
+    assert _count(app, Contact) == 1
+
+
+def test_widget_api_is_rate_limited_per_address_with_the_envelope(app, client):
+    app.config["WIDGET_RATE_LIMIT_PER_ADDRESS"] = "3 per minute"
+    app_id = make_workspace(app)
+    statuses = [identify(client, app_id, {"id": None}).status_code for _ in range(3)]
+    limited = identify(client, app_id, {"id": None})
+    assert statuses == [200, 200, 200]
+    assert limited.status_code == 429
+    assert limited.json["error"]["code"] == "rate_limited"
+    assert int(limited.headers["Retry-After"]) > 0
+
+
+def test_widget_api_is_rate_limited_per_app(app, client):
+    app.config["WIDGET_RATE_LIMIT_PER_APP"] = "2 per minute"
+    busy, quiet = make_workspace(app), make_workspace(app)
+    assert [identify(client, busy, {"id": None}).status_code for _ in range(3)] == [200, 200, 429]
+    assert identify(client, quiet, {"id": None}).status_code == 200
+
+
+def test_rate_limits_can_be_switched_off_from_the_environment(app, monkeypatch):
+    from promptify import create_app
+
+    monkeypatch.setenv("PROMPTIFY_RATELIMIT_ENABLED", "false")
+    monkeypatch.setenv("PROMPTIFY_WIDGET_RATE_LIMIT_PER_ADDRESS", "1 per minute")
+    unlimited = create_app({"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+                            "SECRET_KEY": "x", "CLOCK": app.config["CLOCK"]})
+    app_id = make_workspace(unlimited)
+    client = unlimited.test_client()
+    assert [identify(client, app_id, {"id": None}).status_code for _ in range(3)] == [200] * 3
+    with unlimited.app_context():
+        db.engine.dispose()
