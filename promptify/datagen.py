@@ -180,6 +180,14 @@ MESSAGE_COLUMNS = ("id", "conversation_id", "author", "operator_id", "body", "ve
 DAY = 86_400
 
 
+dumps = json.JSONEncoder(separators=(", ", ": ")).encode  # json.dumps minus its per-call setup
+
+
+def _int(rng: random.Random, low: int, high: int) -> int:
+    """rng.randint without its argument checks (a third of the generation time otherwise)."""
+    return low + int(rng.random() * (high - low + 1))
+
+
 def _ago(now: datetime, rng: random.Random, days: float) -> datetime:
     return now - timedelta(seconds=rng.random() * days * DAY)
 
@@ -187,8 +195,8 @@ def _ago(now: datetime, rng: random.Random, days: float) -> datetime:
 def _organizations(stats: GenerateStats, rng: random.Random, now: datetime, stamp: Stamp) -> Iterator[tuple]:
     for oid in stats.organization_ids:
         name = f"{rng.choice(WORDS)} {rng.choice(WORDS)} {rng.choice(SUFFIXES)} {oid}"
-        attrs = {"plan": rng.choice(PLANS), "seats": rng.randint(1, 500), "country": rng.choice(COUNTRIES)}
-        yield (oid, stats.workspace_id, f"org_{oid}", name, json.dumps(attrs), stamp(_ago(now, rng, 900)))
+        attrs = {"plan": rng.choice(PLANS), "seats": _int(rng, 1, 500), "country": rng.choice(COUNTRIES)}
+        yield (oid, stats.workspace_id, f"org_{oid}", name, dumps(attrs), stamp(_ago(now, rng, 900)))
 
 
 def _contacts(stats: GenerateStats, kinds: bytearray, rng: random.Random, now: datetime,
@@ -196,7 +204,7 @@ def _contacts(stats: GenerateStats, kinds: bytearray, rng: random.Random, now: d
     for index, cid in enumerate(stats.contact_ids):
         last_seen = _ago(now, rng, 90)
         first_seen = last_seen - timedelta(seconds=rng.random() * 400 * DAY)
-        page = "https://app.example.com" + rng.choice(PAGES).format(n=rng.randint(1, 9999))
+        page = "https://app.example.com" + rng.choice(PAGES).format(n=_int(rng, 1, 9999))
         agent = rng.choice(AGENTS)
         if rng.random() < ANONYMOUS_SHARE:
             yield (cid, stats.workspace_id, None, None, None, None, "{}", False,
@@ -206,10 +214,10 @@ def _contacts(stats: GenerateStats, kinds: bytearray, rng: random.Random, now: d
         kinds[index] = 2 if verified else 1
         first, last = rng.choice(FIRST), rng.choice(LAST)
         attrs = {"plan": rng.choice(PLANS), "country": rng.choice(COUNTRIES),
-                 "logins": rng.randint(0, 5000), "beta": rng.random() < 0.2,
-                 "mrr": round(rng.random() * 900, 2), "signup": f"20{rng.randint(18, 25)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}"}
+                 "logins": _int(rng, 0, 5000), "beta": rng.random() < 0.2,
+                 "mrr": round(rng.random() * 900, 2), "signup": f"20{_int(rng, 18, 25)}-0{_int(rng, 1, 9)}-1{_int(rng, 0, 9)}"}
         yield (cid, stats.workspace_id, f"usr_{cid}", f"{first}.{last}{cid}@{rng.choice(DOMAINS)}".lower(),
-               f"{first} {last}", None, json.dumps(attrs), verified, stamp(first_seen), stamp(last_seen),
+               f"{first} {last}", None, dumps(attrs), verified, stamp(first_seen), stamp(last_seen),
                page, agent)
 
 
@@ -232,7 +240,7 @@ def _conversation_time(cid: int, now: datetime) -> datetime:
 
 
 def _body(rng: random.Random) -> str:
-    detail = rng.choice(DETAILS).format(n=rng.randint(100, 99999))
+    detail = rng.choice(DETAILS).format(n=_int(rng, 100, 99999))
     closing = rng.choice(("", "Thanks!", "It worked last week.", "My colleague has the same problem."))
     return f"{rng.choice(TOPICS)} {detail}. {closing}".rstrip()
 
@@ -337,7 +345,8 @@ class _SQLiteLoader(_Loader):
             self.connection.execute("BEGIN IMMEDIATE")
 
     def stamp(self, value: datetime) -> str:
-        return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+        # every generated time is derived from a UTC `now`, so cutting the "+00:00" is exact
+        return value.isoformat(" ", "microseconds")[:26]
 
     def scalar(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
         row = self.connection.execute(sql, params).fetchone()

@@ -44,31 +44,39 @@ HOST_PAGE = """<!doctype html>
 """
 
 HOST_JS = """// The host app's own code: it decides who the user is and tells the widget.
+// The stub queues calls made before promptify.js has loaded (see the Installation page).
+window.promptify = window.promptify || (function (p) {
+  ["setUser", "reset", "open", "close"].forEach(function (m) {
+    p[m] = function () {
+      var a = [].slice.call(arguments);
+      return new Promise(function (resolve, reject) { p.q.push([m, a, resolve, reject]); });
+    };
+  });
+  return p;
+})({ q: [] });
+
 (function () {
   "use strict";
-  window.promptify = window.promptify || { q: [] };
   var out = document.getElementById("result");
-  function call(method, arg) {
-    var target = window.promptify;
-    var promise = target.setUser && target !== undefined && typeof target[method] === "function"
-      ? target[method](arg)
-      : new Promise(function (resolve, reject) { target.q.push([method, [arg], resolve, reject]); });
-    promise.then(function (contact) { out.textContent = method + " → " + JSON.stringify(contact, null, 2); },
-                 function (error) { out.textContent = method + " rejected → " + JSON.stringify(error, null, 2); });
+  function show(label, promise) {
+    promise.then(function (contact) { out.textContent = label + " → " + JSON.stringify(contact, null, 2); },
+                 function (error) { out.textContent = label + " rejected → " + JSON.stringify(error, null, 2); });
   }
   function signed(id) {
     fetch("/token?id=" + encodeURIComponent(id)).then(function (r) { return r.text(); })
-      .then(function (jwt) { call("setUser", { jwt: jwt }); });
+      .then(function (jwt) { show("setUser({jwt})", window.promptify.setUser({ jwt: jwt })); });
   }
-  document.getElementById("anonymous").addEventListener("click", function () { call("setUser", { id: null }); });
+  document.getElementById("anonymous").addEventListener("click", function () {
+    show("setUser({id: null})", window.promptify.setUser({ id: null }));
+  });
   document.getElementById("unsigned").addEventListener("click", function () {
-    call("setUser", { id: "jane-unsigned", email: "jane@example.com", name: "Jane Doe",
-      attrs: { plan: "pro", active: true },
-      organizations: [{ id: "org-456", name: "Acme Corp", attrs: { industry: "SaaS" } }] });
+    show("setUser(unsigned)", window.promptify.setUser({ id: "jane-unsigned", email: "jane@example.com",
+      name: "Jane Doe", attrs: { plan: "pro", active: true },
+      organizations: [{ id: "org-456", name: "Acme Corp", attrs: { industry: "SaaS" } }] }));
   });
   document.getElementById("signed").addEventListener("click", function () { signed("user-123"); });
   document.getElementById("switch").addEventListener("click", function () { signed("user-456"); });
-  document.getElementById("reset").addEventListener("click", function () { call("reset"); });
+  document.getElementById("reset").addEventListener("click", function () { show("reset()", window.promptify.reset()); });
 })();
 """
 

@@ -14,6 +14,7 @@ from promptify.blueprints.console import current_workspace
 from promptify.extensions import db
 from promptify.forms import EmptyForm, ReplyForm
 from promptify.htmx import is_htmx, render_page_or_partial
+from promptify.identity.errors import IdentifyError
 from promptify.models import Conversation
 from promptify.services import conversations
 from promptify.services import inbox as inbox_service
@@ -91,12 +92,14 @@ def poll(conversation_id: int) -> ResponseReturnValue:
 def reply(conversation_id: int) -> ResponseReturnValue:
     selected = _conversation_or_404(conversation_id)
     form = ReplyForm()
+    status = 422
     if form.validate_on_submit():
-        conversations.agent_reply(selected, current_user, form.body.data or "", now=clock.now())
-        form = ReplyForm(formdata=None)
-        status = 200
-    else:
-        status = 422
+        try:
+            conversations.agent_reply(selected, current_user, form.body.data or "", now=clock.now())
+        except IdentifyError as error:  # the widget's body rules (e.g. NUL characters) apply too
+            form.body.errors = [error.message]
+        else:
+            form, status = ReplyForm(formdata=None), 200
     context = {**_thread_context(selected), "reply_form": form}
     if not is_htmx():
         return _redirect_to(selected) if status == 200 else render_page_or_partial("inbox/index.html", "inbox/_conversation.html", status, **_list_context(), **context)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 
 from promptify import clock
@@ -22,13 +22,6 @@ bp = Blueprint("installation", __name__, url_prefix="/settings/messenger/install
 PAGE, ORIGINS = "settings/installation.html", "settings/_origins.html"
 
 
-def _script_url() -> str:
-    """The absolute URL of promptify.js on this host (§3)."""
-    if "widget.script" in current_app.view_functions:
-        return url_for("widget.script", _external=True)
-    return request.host_url + "widget/v1/promptify.js"
-
-
 def _context(workspace: Workspace, form: OriginsForm, **extra: Any) -> dict[str, Any]:
     statuses = keys_service.list_keys(workspace, now=clock.now())
     current = next((k.key for k in statuses if k.status == "current"), None)
@@ -37,13 +30,17 @@ def _context(workspace: Workspace, form: OriginsForm, **extra: Any) -> dict[str,
         "form": form,
         "origins": [o.origin for o in workspace.origins],
         "current_key": current,
-        "snippet": snippets.install_snippet(_script_url(), workspace.app_id),
+        "snippet": snippets.install_snippet(
+            url_for("widget.script", _external=True), workspace.app_id
+        ),
         "set_user": {
             "anonymous": snippets.SET_USER_ANONYMOUS,
             "unsigned": snippets.SET_USER_UNSIGNED,
             "jwt": snippets.SET_USER_JWT,
         },
-        "examples": snippets.signing_examples(workspace.app_id, current.key_type if current else None),
+        "examples": snippets.signing_examples(
+            workspace.app_id, current.key_type if current else None
+        ),
         "generate_key_pair": snippets.GENERATE_KEY_PAIR,
         **extra,
     }
@@ -83,5 +80,6 @@ def save_origins() -> ResponseReturnValue:
                 flash(message, "success")
                 return redirect(url_for("installation.index"), code=303)
             fresh = _origins_form(workspace)  # shows the list as normalised and saved
-            return render_page_or_partial(PAGE, ORIGINS, **_context(workspace, fresh, saved=message))
+            context = _context(workspace, fresh, saved=message)
+            return render_page_or_partial(PAGE, ORIGINS, **context)
     return render_page_or_partial(PAGE, ORIGINS, 422, **_context(workspace, form))

@@ -43,7 +43,9 @@ def _transaction() -> Iterator[None]:
 # --- session and input checks ------------------------------------------------------------
 
 
-def session_contact(workspace: Workspace, token: str | None, *, now: datetime) -> tuple[WidgetSession, Contact]:
+def session_contact(
+    workspace: Workspace, token: str | None, *, now: datetime
+) -> tuple[WidgetSession, Contact]:
     """The live session for `token` and its contact, or `401 session_required` when there is no
     session, or it is unknown, expired (then deleted) or of another workspace."""
     idle = timedelta(seconds=int(current_app.config["SESSION_IDLE_SECONDS"]))

@@ -29,7 +29,7 @@ ul, ol, li { list-style: square; color: red; }
 """
 
 HOST_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Acme host page</title>
+<html lang="en"><head><meta charset="utf-8"><title>Acme host page</title><link rel="icon" href="data:,">
 <style>{css}</style>
 <script>
 // the documented host-side stub, then a call made before promptify.js has loaded

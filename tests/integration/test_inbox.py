@@ -225,3 +225,11 @@ def test_agent_reply_reaches_the_widget(client, app, app_id, login, csrf):
     messages = client.get(f"/widget/v1/apps/{app_id}/conversations/{cid}/messages", headers={"X-Promptify-Session": session})
     assert [m["body"] for m in messages.json["messages"]] == ["Help", "Here to help"]
     assert messages.json["messages"][1]["author"] == "agent"
+
+
+def test_reply_with_a_nul_character_is_a_form_error(client, app, app_id, login, csrf):
+    login("agent")
+    cid = make_conversation(app, app_id)
+    response = client.post(f"/inbox/{cid}/reply", data={"body": "bad\x00body", "csrf_token": csrf()}, headers=HX)
+    assert response.status_code == 422
+    assert "<html" not in response.get_data(as_text=True) and "NUL" in response.get_data(as_text=True)

@@ -172,10 +172,10 @@ def test_start_list_post_and_poll(client, app, app_id, clock):
     assert conversation["status"] == "open"
     assert conversation["preview"] == "Hello\nI cannot log in <b>"
     assert conversation["lastMessageAt"] == first["createdAt"]
-    assert first["createdAt"].endswith("Z") and first["createdAt"].startswith(clock.current.strftime("%Y-%m-%dT%H:%M:%S"))
+    assert first["createdAt"] == clock.current.strftime("%Y-%m-%dT%H:%M:%S.000Z")
     assert first == {
-        "id": first["id"], "author": "contact", "authorName": "Jane Doe", "body": "Hello\nI cannot log in <b>",
-        "createdAt": first["createdAt"], "verified": False,
+        "id": first["id"], "author": "contact", "authorName": "Jane Doe",
+        "body": "Hello\nI cannot log in <b>", "createdAt": first["createdAt"], "verified": False,
     }
 
     clock.advance(seconds=30)
@@ -193,7 +193,9 @@ def test_start_list_post_and_poll(client, app, app_id, clock):
     assert posted.status_code == 201
     assert posted.json["message"]["author"] == "contact" and posted.json["message"]["body"] == "Firefox"
     everything = _messages(client, app_id, session, conversation["id"]).json["messages"]
-    assert [m["body"] for m in everything] == ["Hello\nI cannot log in <b>", "Which browser are you using?", "Firefox"]
+    assert [m["body"] for m in everything] == [
+        "Hello\nI cannot log in <b>", "Which browser are you using?", "Firefox",
+    ]
     assert [m["id"] for m in everything] == sorted(m["id"] for m in everything)
 
     [listed] = _list(client, app_id, session).json["conversations"]
@@ -236,7 +238,8 @@ def test_after_must_be_a_message_id(client, app_id):
     session = _session(client, app_id)
     conversation_id = _start(client, app_id, session).json["conversation"]["id"]
     for bad in ("abc", "-1", "1.5", "9" * 40, ""):
-        _assert_error(_messages(client, app_id, session, conversation_id, after=bad), 422, "invalid_field", "after")
+        response = _messages(client, app_id, session, conversation_id, after=bad)
+        _assert_error(response, 422, "invalid_field", "after")
     assert _messages(client, app_id, session, conversation_id, after="9" * 18).json == {"messages": []}
     assert len(_messages(client, app_id, session, conversation_id, after=0).json["messages"]) == 1
 
@@ -309,7 +312,8 @@ def test_messages_record_whether_the_session_was_verified(client, app, app_id, c
     assert _start(client, app_id, unsigned).json["message"]["verified"] is False
     assert _start(client, app_id, anonymous).json["message"]["verified"] is False
     with app.app_context():
-        assert [m.verified for m in db.session.scalars(select(Message).order_by(Message.id))] == [True, True, False, False]
+        stored = db.session.scalars(select(Message).order_by(Message.id))
+        assert [m.verified for m in stored] == [True, True, False, False]
 
 
 def test_anonymous_messages_have_no_author_name(client, app_id):
@@ -384,7 +388,8 @@ def test_preflight_allows_the_session_and_page_url_headers(client, app_id):
         response = client.options(
             f"/widget/v1/apps/{app_id}/{path}",
             headers={"Origin": ORIGIN, "Access-Control-Request-Method": "POST",
-                     "Access-Control-Request-Headers": "content-type, x-promptify-session, x-promptify-page-url"},
+                     "Access-Control-Request-Headers":
+                         "content-type, x-promptify-session, x-promptify-page-url"},
         )
         assert response.status_code == 204
         assert response.headers["Access-Control-Allow-Origin"] == ORIGIN
@@ -399,7 +404,8 @@ def test_other_origins_are_refused(client, app_id):
     _assert_error(response, 403, "origin_not_allowed")
     assert "Access-Control-Allow-Origin" not in response.headers
     _assert_error(_start(client, app_id, session, Origin=evil), 403, "origin_not_allowed")
-    assert client.options(f"/widget/v1/apps/{app_id}/conversations", headers={"Origin": evil}).status_code == 403
+    preflight = client.options(f"/widget/v1/apps/{app_id}/conversations", headers={"Origin": evil})
+    assert preflight.status_code == 403
 
 
 # --- page URL ------------------------------------------------------------------------------
@@ -414,7 +420,8 @@ def test_page_url_is_stored_from_identify_and_message_posts(client, app, app_id)
     first = identify(client, app_id, {"id": "u1"}, **{"X-Promptify-Page-Url": PAGE})
     session = first.json["session"]
     assert _last_page_url(app) == [PAGE]
-    conversation_id = _start(client, app_id, session, **{"X-Promptify-Page-Url": "http://app.acme.test/a"}).json["conversation"]["id"]
+    started = _start(client, app_id, session, **{"X-Promptify-Page-Url": "http://app.acme.test/a"})
+    conversation_id = started.json["conversation"]["id"]
     assert _last_page_url(app) == ["http://app.acme.test/a"]
     _post(client, app_id, session, conversation_id, **{"X-Promptify-Page-Url": "https://app.acme.test/b"})
     assert _last_page_url(app) == ["https://app.acme.test/b"]
@@ -430,7 +437,8 @@ def test_other_page_urls_are_ignored_not_refused(client, app, app_id, url):
     session = _session(client, app_id, {"id": "u1"})
     response = _start(client, app_id, session, **{"X-Promptify-Page-Url": url})
     assert response.status_code == 201
-    assert identify(client, app_id, {"id": "u1"}, session=session, **{"X-Promptify-Page-Url": url}).status_code == 200
+    again = identify(client, app_id, {"id": "u1"}, session=session, **{"X-Promptify-Page-Url": url})
+    assert again.status_code == 200
     assert _last_page_url(app) == [None]
 
 
@@ -440,7 +448,8 @@ def test_an_unchanged_page_url_writes_nothing(client, app, app_id, clock):
     conversation_id = _start(client, app_id, session, **page).json["conversation"]["id"]
     clock.advance(seconds=5)  # inside the last-seen throttle
     with _contact_updates(app) as updates:
-        assert identify(client, app_id, {"id": "u1", "name": "Ann"}, session=session, **page).status_code == 200
+        again = identify(client, app_id, {"id": "u1", "name": "Ann"}, session=session, **page)
+        assert again.status_code == 200
         assert _post(client, app_id, session, conversation_id, **page).status_code == 201
         assert _list(client, app_id, session).status_code == 200
     assert updates == []

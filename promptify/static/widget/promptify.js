@@ -211,12 +211,14 @@
     S.listKey = "";
     stopPolling();
     if (!ui) return;
+    var hadFocus = !!ui.root.activeElement;
     clear(ui.list);
     clear(ui.log);
     ui.empty.hidden = true;
     ui.input.value = "";
     setStatus("");
     show();
+    if (hadFocus && S.open) ui.newButton.focus(); // the focused thread may just have been hidden
   }
 
   function stopPolling() {
@@ -254,7 +256,9 @@
         return;
       }
       console.error("Promptify: " + err.code + ": " + err.message);
-      setStatus(err.code === "network_error" ? "Cannot reach support right now; retrying\u2026" : "Support chat is unavailable right now.");
+      setStatus(err.code === "network_error"
+        ? "Cannot reach support right now; retrying\u2026"
+        : "Support chat is unavailable right now.");
       schedule();
     });
   }
@@ -321,7 +325,7 @@
       return;
     }
     S.sending = true;
-    ui.send.disabled = true;
+    ui.send.setAttribute("aria-disabled", "true"); // not .disabled: that would drop the focus
     setStatus("");
     var epoch = null;
     ensureSession().then(function () {
@@ -346,12 +350,12 @@
       setStatus("Message not sent: " + err.message);
     }).then(function () {
       S.sending = false;
-      ui.send.disabled = false;
+      ui.send.removeAttribute("aria-disabled");
       schedule();
     });
   }
 
-  // --- rendering (textContent only: data is never parsed as HTML) ------------------------------------------
+  // --- rendering (textContent only: data is never parsed as HTML) -----------------------------
 
   function el(tag, className, text) {
     var node = d.createElement(tag);
@@ -469,7 +473,7 @@
     ".composer textarea{flex:1;min-height:40px;max-height:120px;margin:0;padding:8px;resize:vertical;",
     "border:1px solid #c9ced4;border-radius:8px;background:#fff;color:#1f2328;font:inherit}",
     ".send{padding:0 14px;border:0;border-radius:8px;background:#2457d6;color:#fff;font-weight:600}",
-    ".send:disabled{opacity:.6;cursor:default}"
+    ".send[aria-disabled=true]{opacity:.6;cursor:default}"
   ].join("");
 
   function styleInto(root) {
@@ -517,7 +521,7 @@
     var head = el("div", "head");
     var backButton = button("icon back", "Back to conversations", "\u2190");
     var title = el("h2", null, "Messages");
-    var close = button("icon close", "Close support chat", "\u00d7");
+    var close = button("icon close", "Close chat", "\u00d7");
     head.appendChild(backButton);
     head.appendChild(title);
     head.appendChild(close);
@@ -622,10 +626,11 @@
   // --- the public object and the queue of early calls -----------------------------------------
 
   function run(item) {
-    var method = item && api[item[0]];
+    if (!item) return;
+    var method = api[item[0]];
     var result = typeof method === "function"
       ? method.apply(null, item[1] || [])
-      : Promise.reject(apiError("unknown_method", "promptify has no method " + (item && item[0]) + "."));
+      : Promise.reject(apiError("unknown_method", "promptify has no method " + item[0] + "."));
     if (typeof item[2] === "function") result.then(item[2], item[3] || noop);
     else result.catch(noop);
   }
