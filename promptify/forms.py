@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Email, Length
 
 from promptify.models.operator import ROLES
+
+# WTForms 3.3 deprecates plain tuples as choices.
+ROLE_CHOICES = [SelectChoice(role, role.capitalize()) for role in ROLES]
 
 
 class LoginForm(FlaskForm):
@@ -36,17 +47,6 @@ class OriginsForm(FlaskForm):
     origins = TextAreaField("Allowed origins (one per line)", validators=[Length(max=20_000)])
 
 
-class OperatorForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Email(check_deliverability=False), Length(max=320)])
-    name = StringField("Name", validators=[Length(max=255)])
-    role = SelectField("Role", choices=[(r, r.capitalize()) for r in ROLES])
-    password = PasswordField("Initial password", validators=[DataRequired(), Length(min=8, max=1024)])
-
-
-class RoleForm(FlaskForm):
-    role = SelectField("Role", choices=[(r, r.capitalize()) for r in ROLES])
-
-
 class EmptyForm(FlaskForm):
     """A form with only the CSRF token, for buttons that post."""
 
@@ -55,14 +55,12 @@ class ReplyForm(FlaskForm):
     body = TextAreaField("Reply", validators=[DataRequired(message="Write a reply first."), Length(max=10_000)])
 
 
-# WTForms 3.3 deprecates tuple choices, and `filterwarnings = error` makes OperatorForm and
-# RoleForm fail as soon as they are built: Settings › Team uses these, with SelectChoice.
-from wtforms import SelectChoice  # noqa: E402  (beside the only classes that need it)
+class OperatorCreateForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Email(check_deliverability=False), Length(max=320)])
+    name = StringField("Name", validators=[Length(max=255)])
+    role = SelectField("Role", choices=ROLE_CHOICES, default="agent")
+    password = PasswordField("Initial password", validators=[DataRequired(), Length(min=8, max=1024)])
 
 
-class OperatorCreateForm(OperatorForm):
-    role = SelectField("Role", choices=[SelectChoice(r, r.capitalize()) for r in ROLES], default="agent")
-
-
-class OperatorRoleForm(RoleForm):
-    role = SelectField("Role", choices=[SelectChoice(r, r.capitalize()) for r in ROLES])
+class OperatorRoleForm(FlaskForm):
+    role = SelectField("Role", choices=ROLE_CHOICES)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from promptify.extensions import db
@@ -41,7 +42,11 @@ def create_operator(email: str, name: str, role: str, password: str, *, now: dat
         password_hash=generate_password_hash(password), active=True, created_at=now,
     )
     db.session.add(operator)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:  # the same email created concurrently
+        db.session.rollback()
+        raise OperatorRuleBroken("An operator with this email already exists.") from None
     return operator
 
 

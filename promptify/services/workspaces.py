@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -22,17 +23,29 @@ def new_app_id() -> str:
     return "app_" + secrets.token_urlsafe(15)
 
 
+_HOST = re.compile(r"[a-z0-9.-]+|\[[0-9a-f:.]+\]")
+
+
 def normalise_origin(text: str) -> str:
-    """`https://Example.com/` → `https://example.com`; refuses paths, credentials and odd schemes."""
+    """`https://Example.com:443/` → `https://example.com`; refuses paths, credentials and odd hosts."""
     value = text.strip()
     parts = urlsplit(value)
+    example = "like https://app.example.com"
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidOrigin(f"{value[:100]!r} is not an origin like https://app.example.com")
+        raise InvalidOrigin(f"{value[:100]!r} is not an origin {example}")
     if parts.username or parts.password or parts.path not in ("", "/") or parts.query or parts.fragment:
-        raise InvalidOrigin(f"{value[:100]!r} must be only scheme, host and port, like https://app.example.com")
+        raise InvalidOrigin(f"{value[:100]!r} must be only scheme, host and port, {example}")
+    try:
+        port = parts.port
+    except ValueError:
+        raise InvalidOrigin(f"{value[:100]!r} has an invalid port") from None
+    host = parts.netloc.rsplit("@", 1)[-1].lower()
+    host = host[: host.rindex(":")] if parts.port is not None or host.endswith(":") else host
+    if not _HOST.fullmatch(host):
+        raise InvalidOrigin(f"{value[:100]!r} has an invalid host name")
     default_port = 443 if parts.scheme == "https" else 80
-    port = f":{parts.port}" if parts.port and parts.port != default_port else ""
-    return f"{parts.scheme}://{parts.hostname.lower()}{port}"
+    suffix = f":{port}" if port is not None and port != default_port else ""
+    return f"{parts.scheme}://{host}{suffix}"
 
 
 def create_workspace(name: str, origins: list[str], *, now: datetime) -> Workspace:

@@ -36,7 +36,10 @@
   document.addEventListener("submit", function (event) {
     var submitter = event.submitter;
     var message = submitter && submitter.getAttribute("data-confirm");
-    if (message && !window.confirm(message)) event.preventDefault();
+    if (message && !window.confirm(message)) {
+      event.preventDefault();
+      event.stopImmediatePropagation(); // capture phase: htmx's own submit handler never sees it
+    }
   }, true);
 
   // Mark the conversation being opened, so the list shows where the agent is.

@@ -260,8 +260,8 @@ def test_saved_origins_are_enforced_by_the_widget_api(client, login, csrf, app, 
         ("https://app.example.com/path", "must be only scheme, host and port"),
         ("app.example.com", "is not an origin like https://app.example.com"),
         ("https://user:pw@app.example.com", "must be only scheme, host and port"),
-        ("https://app.example.com:notaport", "is not an origin like https://app.example.com"),
-        ("https://app example.com", "is not a host name a browser sends"),
+        ("https://app.example.com:notaport", "has an invalid port"),
+        ("https://app example.com", "has an invalid host name"),
     ],
 )
 def test_a_bad_line_is_named_and_nothing_is_saved(client, login, csrf, app, app_id, line, message):
