@@ -33,10 +33,16 @@ class Fixture:
     password: str
     conversation_ids: list[int]
     contact_ids: list[int]
+    deep_cursor: str  # keyset position half-way down the open conversations
+
+
+ASSIGNED = 30  # conversations assigned to the operator, spread over the data set ("assigned to me")
+SEARCH = "zhang"  # a last name the generator gives to ~3% of contacts
 
 
 def prepare(url: str, app_id: str, conversation_ids: list[int], *, signing_key: Any = None) -> Fixture:
-    """In-process, before gunicorn starts: an admin, and for identify runs a key and an origin."""
+    """In-process, before gunicorn starts: an admin with a few assigned conversations, and for
+    identify runs a signing key and an allowed origin."""
     from cryptography.hazmat.primitives import serialization
     from sqlalchemy import select
 
@@ -52,8 +58,10 @@ def prepare(url: str, app_id: str, conversation_ids: list[int], *, signing_key: 
     password = secrets.token_urlsafe(12)
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
     with app.app_context():
-        create_or_update_operator(OPERATOR, "admin", password)
+        operator = create_or_update_operator(OPERATOR, "admin", password)
         workspace = db.session.scalar(select(Workspace).where(Workspace.app_id == app_id))
+        _assign(workspace.id, operator.id)
+        deep_cursor = _middle_cursor(workspace.id)
         if signing_key is not None:
             pem = signing_key.public_key().public_bytes(
                 serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
@@ -62,7 +70,37 @@ def prepare(url: str, app_id: str, conversation_ids: list[int], *, signing_key: 
         owners = dict(db.session.execute(
             select(Conversation.id, Conversation.contact_id).where(Conversation.id.in_(conversation_ids))).all())
         db.engine.dispose()
-    return Fixture(password, conversation_ids, [owners[i] for i in conversation_ids])
+    return Fixture(password, conversation_ids, [owners[i] for i in conversation_ids], deep_cursor)
+
+
+def _assign(workspace_id: int, operator_id: int) -> None:
+    from sqlalchemy import func, select, update
+
+    from promptify.extensions import db
+    from promptify.models import Conversation
+
+    low, high = db.session.execute(select(func.min(Conversation.id), func.max(Conversation.id))
+                                   .where(Conversation.workspace_id == workspace_id)).one()
+    step = max(1, (high - low) // ASSIGNED)
+    ids = list(range(low, high + 1, step))[:ASSIGNED]
+    db.session.execute(update(Conversation).where(Conversation.id.in_(ids))
+                       .values(assignee_id=operator_id, status="open"))
+    db.session.commit()
+
+
+def _middle_cursor(workspace_id: int) -> str:
+    from sqlalchemy import func, select
+
+    from promptify.extensions import db
+    from promptify.models import Conversation
+    from promptify.services.inbox import Cursor
+
+    open_ = (Conversation.workspace_id == workspace_id, Conversation.status == "open")
+    count = db.session.scalar(select(func.count()).select_from(Conversation).where(*open_)) or 0
+    row = db.session.execute(select(Conversation.last_message_at, Conversation.id).where(*open_)
+                             .order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
+                             .offset(count // 2).limit(1)).one()
+    return Cursor(row[0], row[1]).encode()
 
 
 def login_cookie(port: int, password: str) -> str:
@@ -118,6 +156,9 @@ def page_paths(port: int, cookie: str, fixture: Fixture) -> dict[str, tuple[list
     return {
         "inbox list (full page)": (["/inbox"], False),
         "inbox list, next page (keyset cursor)": ([html.unescape(older.group(1))] if older else ["/inbox"], False),
+        "inbox list, half-way down (keyset cursor)": ([f"/inbox?status=open&before={fixture.deep_cursor}"], False),
+        "inbox list, assigned to me": (["/inbox?status=mine"], True),
+        f"inbox search “{SEARCH}” (htmx list)": ([f"/inbox?status=open&q={SEARCH}"], True),
         "conversation page (list + thread + panel)": (conversations, False),
         "conversation via htmx (thread + panel)": (conversations, True),
         "side panel via htmx (/contacts/<id>)": ([f"/contacts/{i}" for i in fixture.contact_ids], True),

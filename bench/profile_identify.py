@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         app_id = generate(url, 1000, 100, 1000).app_id
         key = ed25519.Ed25519PrivateKey.generate()
         prepare(url, app_id, [], signing_key=key)
-        app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
+        app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", **servers.RATE_LIMITS})
         client = app.test_client()
         headers = {"Origin": scenarios.ORIGIN, "X-Promptify-Page-Url": scenarios.PAGE_URL}
 

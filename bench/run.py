@@ -47,7 +47,8 @@ class Config:
 def parse_args(argv: list[str] | None) -> tuple[Config, Path | None]:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smoke run: tiny data, short load (< 60 s)")
-    parser.add_argument("--backends", default="sqlite,postgresql", help="comma-separated: sqlite,postgresql")
+    parser.add_argument("--backends", default=os.environ.get("PROMPTIFY_BENCH_BACKENDS", "sqlite,postgresql"),
+                        help="comma-separated: sqlite,postgresql (PostgreSQL is skipped when unreachable)")
     parser.add_argument("--duration", type=float, help="measured seconds per load run (default 8, quick 1.5)")
     parser.add_argument("--connections", type=int, default=8, help="concurrent keep-alive connections")
     parser.add_argument("--output", type=Path, help="also write the report to this file")

@@ -39,6 +39,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         if "/tests/browser/" in str(metafunc.definition.fspath).replace(os.sep, "/"):
             # the browser tier tests pages, not storage: one backend is enough
             backends = ("sqlite",) if "sqlite" in backends else backends[:1]
+        if metafunc.definition.get_closest_marker("postgresql_only"):
+            backends = tuple(b for b in backends if b == "postgresql")
         metafunc.parametrize("database_url", backends, indirect=True, scope="session")
 
 

@@ -12,7 +12,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, Response, abort, flash, make_response, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 
 from promptify import clock, countdown
@@ -104,7 +114,10 @@ def revoke_key() -> ResponseReturnValue:
         key = keys_service.revoke_key(workspace, thumbprint, now=now)
     except keys_service.UnknownKey:
         abort(404)
-    notice = f"Key {key.thumbprint[:12]}… is revoked: tokens signed with it are refused from now on."
+    notice = (
+        f"The {key.key_type} key {key.thumbprint[:12]}… is revoked: "
+        "tokens signed with it are refused from now on."
+    )
     if not is_htmx():
         flash(notice, "success")
         return redirect(url_for(".security", _anchor="keys"), code=303)
@@ -226,7 +239,10 @@ def _added_notice(workspace: Workspace, added: SigningKey, was_current: set[str]
     if not retiring:
         return f"The {name} is now current."
     until = countdown.clock_time(retiring[0].until, now)  # type: ignore[arg-type]
-    return f"The {name} is now current. The previous key keeps working until {until} so your servers can switch over."
+    return (
+        f"The {name} is now current. The previous key keeps working until {until} "
+        "so your servers can switch over."
+    )
 
 
 # --- responses ------------------------------------------------------------------------------

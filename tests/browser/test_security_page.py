@@ -124,7 +124,6 @@ def test_admin_manages_keys_tests_a_token_and_requires_signatures(app, page, liv
     page.set_viewport_size({"width": 390, "height": 844})
     page.reload()
     page.locator("#failures").get_by_text("Show").first.click()
-    print("DEBUG", page.evaluate("""() => Array.from(document.querySelectorAll('.table-wrap')).map((wrap) => { const r = wrap.getBoundingClientRect(); return [wrap.scrollWidth, wrap.clientWidth, wrap.scrollLeft, Array.from(wrap.querySelectorAll('*')).filter(e => e.getBoundingClientRect().right > r.right + 1 || e.getBoundingClientRect().left < r.left - 1).slice(0, 6).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().left) + ' ' + Math.round(e.getBoundingClientRect().width))]; })"""))
     # phones: stacked rows, no sideways scrolling (polled: the layout settles after the reload)
     page.wait_for_function("() => Array.from(document.querySelectorAll('.table-wrap')).every((w) => w.scrollWidth <= w.clientWidth + 1)")
     shot(page, "security-phone")

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from promptify import countdown
 from promptify.extensions import db
 from promptify.identity.keys import KeyRejected, parse_spki_pem
-from promptify.models import Contact, IdentifyFailure, SigningKey, UsedJti, Workspace
+from promptify.models import IdentifyFailure, SigningKey, UsedJti, Workspace
 from tests.factories import (
     identify,
     make_private_key,

@@ -43,9 +43,8 @@ def _terminate_connections(database: str) -> None:
     admin.dispose()
 
 
+@pytest.mark.postgresql_only  # an embedded SQLite file has no server to restart
 def test_database_restart_mid_load_gives_503_then_recovers(app, live_server, database_url):
-    if not database_url.startswith("postgresql"):
-        pytest.skip("an embedded SQLite file has no server to restart")
     app_id = make_workspace(app)
     organizations = [{"id": f"o{i}", "name": f"Org {i}"} for i in range(10)]
     results: list[requests.Response] = []
