@@ -175,10 +175,16 @@ def machine(config: Config) -> list[str]:
         f"- CPU: {cpu}; `nproc` = {_command('nproc')}; `free -g`: `{' '.join(memory.split())}`",
         f"- Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, PostgreSQL {pg}, "
         f"gunicorn {gunicorn.__version__}, Linux {platform.release()}",
+        f"- load average (1/5/15 min) when the report was printed: {_loadavg()} — other processes on the "
+        "machine show up here; the CPU-per-request column is the figure least disturbed by them",
         f"- server: gunicorn {servers.WORKERS} workers × {servers.THREADS} threads (gthread), on the same "
         f"cores as the load generator; load: {config.connections} keep-alive connections, closed loop, "
         f"{config.warmup:g} s warm-up + {config.duration:g} s measured per row",
     ]
+
+
+def _loadavg() -> str:
+    return " / ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def _ms(seconds: float) -> str:
@@ -263,6 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     if "postgresql" in config.backends and (why := servers.postgres_available()):
         notes.append(f"- PostgreSQL skipped: {why}")
         config = Config(**{**config.__dict__, "backends": tuple(b for b in config.backends if b != "postgresql")})
+    notes.append(f"- load average when the run started: {_loadavg()}")
     started = time.perf_counter()
     workdir = Path(tempfile.mkdtemp(prefix="promptify-bench-data-"))
     try:

@@ -120,14 +120,15 @@ def _identify_anonymous(
 ) -> IdentifyResult:
     """Tracking for an anonymous session; a fresh anonymous visitor otherwise (incl. logout)."""
     if session is not None and previous is not None and previous.anonymous:
-        contact, token = previous, request.session_token
+        contact, kept_session = previous, session
+        token = request.session_token
     else:
         if session is not None:
             end_session(session)  # logout: the identified contact's session dies with it
-        contact = contacts_service.new_contact(workspace.id, None, now=request.now)
+        contact, kept_session = contacts_service.new_contact(workspace.id, None, now=request.now), None
         token = issue_session(workspace.id, contact.id, verified=False, now=request.now)
     contacts_service.save_profile(contact, apply_payload(contacts_service.profile_of(contact), request.payload))
-    _touch(contact, session if token == request.session_token else None, request)
+    _touch(contact, kept_session, request)
     assert token is not None
     return IdentifyResult(token, contacts_service.contact_json(contact))
 
