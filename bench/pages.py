@@ -66,7 +66,8 @@ def prepare(url: str, app_id: str, conversation_ids: list[int], *, signing_key: 
             pem = signing_key.public_key().public_bytes(
                 serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
             keys_service.add_key(workspace, pem, now=clock.now())
-            workspaces.set_origins(workspace, [ORIGIN])
+            if ORIGIN not in {o.origin for o in workspace.origins}:  # set_origins([same]) trips the unique key
+                workspaces.set_origins(workspace, [ORIGIN])
         owners = dict(db.session.execute(
             select(Conversation.id, Conversation.contact_id).where(Conversation.id.in_(conversation_ids))).all())
         db.engine.dispose()

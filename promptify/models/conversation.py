@@ -15,6 +15,7 @@ class Conversation(Base):
     __table_args__ = (
         Index(None, "workspace_id", "last_message_at"),
         Index(None, "contact_id", "last_message_at"),
+        Index(None, "assignee_id", "status", "last_message_at"),  # "assigned to me"; migration 0002
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -81,6 +81,7 @@ def list_conversations(
         query = query.where(_contact_matches(workspace_id, q))
     if before is not None:
         query = query.where(
+            Conversation.last_message_at <= before.at,  # index bound: PostgreSQL won't derive it from the OR
             or_(
                 Conversation.last_message_at < before.at,
                 and_(Conversation.last_message_at == before.at, Conversation.id < before.id),

@@ -80,7 +80,9 @@ def screenshot(page, name: str, *, full_page: bool = True) -> Path:  # type: ign
     """Save a screenshot for reviewers under test-output/screenshots/<name>.png."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=full_page)
+    # caret="initial": Playwright's caret hiding leaves style="" on fields, which htmx would copy
+    # onto swapped-in fields and the CSP (rightly) reports.
+    page.screenshot(path=str(path), full_page=full_page, caret="initial")
     return path
 
 

@@ -14,13 +14,6 @@ EMAIL, PASSWORD = "admin@example.com", "a long password"
 EXPECTED = ("/favicon.ico", "/settings/messenger/security/keys")  # no favicon; the refused paste is a 422
 
 
-def shot(page, name: str, **options) -> None:  # type: ignore[no-untyped-def]
-    """Screenshot, then undo Playwright's caret hiding: it leaves `style=""` on every field, which
-    htmx's attribute settling would copy onto swapped-in fields and the CSP (rightly) reports."""
-    screenshot(page, name, **options)
-    page.evaluate("document.querySelectorAll('[style=\"\"]').forEach((e) => e.removeAttribute('style'))")
-
-
 def test_admin_manages_keys_tests_a_token_and_requires_signatures(app, page, live_url, clock):
     app_id = make_workspace(app)
     with app.app_context():
@@ -34,7 +27,7 @@ def test_admin_manages_keys_tests_a_token_and_requires_signatures(app, page, liv
     expect(page.get_by_role("heading", name="Messenger security")).to_be_visible()
     expect(page.locator("#key-list")).to_contain_text("No signing key yet")
     expect(page.locator("#require-jwt")).to_contain_text("1 user identified without a signature in the last 7 days would be refused.")
-    shot(page, "security-empty")
+    screenshot(page, "security-empty")
 
     pem_box = page.get_by_label("Public key (SPKI PEM)")
     ed = make_private_key("Ed25519")
@@ -44,7 +37,7 @@ def test_admin_manages_keys_tests_a_token_and_requires_signatures(app, page, liv
     expect(page.locator("#key-list")).to_contain_text("Ed25519")
     expect(page.locator("#key-list .key-current")).to_have_count(1)
     expect(page.get_by_label("Public key (SPKI PEM)")).to_have_value("")
-    shot(page, "security-ed25519-current")
+    screenshot(page, "security-ed25519-current")
 
     private = private_pem(make_private_key("Ed25519"))
     page.get_by_label("Public key (SPKI PEM)").fill(private)
@@ -52,7 +45,7 @@ def test_admin_manages_keys_tests_a_token_and_requires_signatures(app, page, liv
     expect(page.locator("#pem-error")).to_contain_text("Never paste a private key")
     expect(page.get_by_label("Public key (SPKI PEM)")).to_have_value("")
     assert private.splitlines()[1] not in page.content()
-    shot(page, "security-private-key-refused")
+    screenshot(page, "security-private-key-refused")
 
     p256 = make_private_key("P-256")
     page.get_by_label("Public key (SPKI PEM)").fill(public_pem(p256))
@@ -65,11 +58,11 @@ def test_admin_manages_keys_tests_a_token_and_requires_signatures(app, page, liv
     expect(retiring).to_contain_text("Retiring")
     expect(retiring).to_contain_text("1 h 12 min left")
     expect(page.locator("#key-list .key-current")).to_contain_text("P-256")
-    shot(page, "security-rotated-countdown")
+    screenshot(page, "security-rotated-countdown")
 
     retiring.get_by_text("Revoke now…").click()
     expect(retiring.get_by_label("I understand tokens signed with this key stop working now")).to_be_visible()
-    shot(page, "security-revoke-confirmation", full_page=False)
+    screenshot(page, "security-revoke-confirmation", full_page=False)
     revokes: list[str] = []
     page.on("request", lambda request: revokes.append(request.url) if request.url.endswith("/keys/revoke") else None)
     retiring.get_by_label("I understand tokens signed with this key stop working now").check()
@@ -84,7 +77,7 @@ def test_admin_manages_keys_tests_a_token_and_requires_signatures(app, page, liv
     expect(page.locator("#key-list .key-revoked")).to_contain_text("Ed25519")
     expect(page.locator("#key-list .key-current")).to_contain_text("P-256")
     assert len(revokes) == 1
-    shot(page, "security-revoked")
+    screenshot(page, "security-revoked")
 
     now = int(clock.current.timestamp())
     good = sign(p256, {"id": "u1", "exp": now + 300, "jti": "browser-1"}, alg="ES256")
@@ -92,7 +85,7 @@ def test_admin_manages_keys_tests_a_token_and_requires_signatures(app, page, liv
     page.get_by_role("button", name="Test token").click()
     expect(page.locator("#token-tester")).to_contain_text("This token would be accepted.")
     expect(page.locator("#token-tester")).to_contain_text("testing does not consume it")
-    shot(page, "security-tester-accepted")
+    screenshot(page, "security-tester-accepted")
     assert identify(widget, app_id, {"jwt": good}).status_code == 200  # the jti was not used up
 
     expired = sign(p256, {"id": "u1", "exp": now - 600}, alg="ES256")
@@ -100,13 +93,13 @@ def test_admin_manages_keys_tests_a_token_and_requires_signatures(app, page, liv
     page.get_by_role("button", name="Test token").click()
     expect(page.locator("#token-tester")).to_contain_text("This token would be refused")
     expect(page.locator("#token-tester")).to_contain_text("jwt_expired")
-    shot(page, "security-tester-refused")
+    screenshot(page, "security-tester-refused")
 
     page.get_by_role("button", name="Turn on").click()
     require = page.locator("#require-jwt")
     expect(require).to_contain_text("Signed identification is now required")
     expect(require.locator(".badge-on")).to_have_text("On")
-    shot(page, "security-require-jwt-on")
+    screenshot(page, "security-require-jwt-on")
     assert identify(widget, app_id, {"id": "legacy-user"}).json["error"]["code"] == "jwt_required"
 
     page.get_by_role("button", name="Turn off").click()
@@ -120,11 +113,11 @@ def test_admin_manages_keys_tests_a_token_and_requires_signatures(app, page, liv
     expect(failures).to_contain_text("jwt_bad_signature")
     expect(failures).to_contain_text("jwt_required")
     failures.get_by_text("Show").first.click()
-    shot(page, "security-failures")
+    screenshot(page, "security-failures")
     page.set_viewport_size({"width": 390, "height": 844})
     page.reload()
     page.locator("#failures").get_by_text("Show").first.click()
     # phones: stacked rows, no sideways scrolling (polled: the layout settles after the reload)
     page.wait_for_function("() => Array.from(document.querySelectorAll('.table-wrap')).every((w) => w.scrollWidth <= w.clientWidth + 1)")
-    shot(page, "security-phone")
+    screenshot(page, "security-phone")
     assert problems == []  # no CSP violations, no script errors, no missing files
