@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +18,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from promptify.blueprints import register_blueprints
     from promptify.extensions import register_extensions
 
-    app = Flask(__name__, instance_relative_config=True)
+    # PROMPTIFY_INSTANCE_PATH moves instance/ (config.py, secret_key, SQLite file, demo keys).
+    instance_path = os.environ.get("PROMPTIFY_INSTANCE_PATH") or None
+    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
     app.jinja_env.add_extension("jinja2.ext.do")
     config.load(app, test_config)
     register_extensions(app)

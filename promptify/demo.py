@@ -130,6 +130,7 @@ def serve_demo(workspace: Workspace, *, host: str, port: int, echo: Callable[[st
     )
     host_server = make_server(host, port + 1, host_app, threaded=True)
     threading.Thread(target=host_server.serve_forever, daemon=True).start()
+    db.session.remove()  # end the CLI's transaction: on SQLite it would hold the write lock
     echo("")
     echo(f"Demo host page (a customer's app on another origin): http://{host}:{port + 1}/")
     echo(f"Console: {widget_base}/login")
