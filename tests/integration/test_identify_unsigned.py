@@ -208,3 +208,17 @@ def test_require_signed_identification_refuses_unsigned_users(client, app):
     anonymous = identify(client, app_id, {"id": None})
     assert anonymous.status_code == 200
     assert len(stored_contacts(app)) == 1
+
+
+def test_unchanged_identify_issues_no_write_statement(client, app, app_id, clock):
+    from tests.integration.test_inbox import count_statements
+
+    payload = {"id": "big", "name": "Big", "attrs": {f"k{i}": f"v{i}" for i in range(50)},
+               "organizations": [{"id": f"o{i}", "name": f"Org {i}", "attrs": {"n": i}} for i in range(10)]}
+    session = identify(client, app_id, payload).json["session"]
+    clock.advance(seconds=5)
+    with count_statements(app) as statements:
+        assert identify(client, app_id, payload, session=session).status_code == 200
+    writes = [s for s in statements if s.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))]
+    assert writes == []
+    assert len(statements) <= 12  # a fixed, small number of reads
