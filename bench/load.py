@@ -45,7 +45,9 @@ class LoadResult:
         return self.latencies[min(len(self.latencies) - 1, int(share * len(self.latencies)))]
 
 
-def request_bytes(method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None) -> bytes:
+def request_bytes(
+    method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
+) -> bytes:
     lines = [f"{method} {path} HTTP/1.1", f"Host: {HOST}", "User-Agent: promptify-bench/1"]
     lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
     if body or method == "POST":
@@ -62,7 +64,7 @@ def exchange(sock: socket.socket, request: bytes) -> tuple[int, bytes, bool]:
         if not chunk:
             raise ConnectionError("connection closed before the response headers")
         data += chunk
-    head, body = data[:end], data[end + 4:]
+    head, body = data[:end], data[end + 4 :]
     status = int(head[9:12])
     match = _LENGTH.search(head)
     length = int(match.group(1)) if match else 0
@@ -87,8 +89,15 @@ class _Tally:
     first_error: str | None = None
 
 
-def _connection_loop(port: int, requests: Sequence[bytes], measure_at: float, stop_at: float,
-                     latencies: array, tally: _Tally, lock: threading.Lock) -> None:
+def _connection_loop(
+    port: int,
+    requests: Sequence[bytes],
+    measure_at: float,
+    stop_at: float,
+    latencies: array,
+    tally: _Tally,
+    lock: threading.Lock,
+) -> None:
     sock, sent, index = _connect(port), 0, 0
     while (started := time.monotonic()) < stop_at:
         try:
@@ -111,11 +120,20 @@ def _connection_loop(port: int, requests: Sequence[bytes], measure_at: float, st
     sock.close()
 
 
-def _client_process(port: int, plans: list[list[bytes]], measure_at: float, stop_at: float,
-                    out: multiprocessing.connection.Connection) -> None:
+def _client_process(
+    port: int,
+    plans: list[list[bytes]],
+    measure_at: float,
+    stop_at: float,
+    out: multiprocessing.connection.Connection,
+) -> None:
     latencies, tally, lock = array("d"), _Tally(), threading.Lock()
-    threads = [threading.Thread(target=_connection_loop, args=(port, plan, measure_at, stop_at, latencies, tally, lock))
-               for plan in plans]
+    threads = [
+        threading.Thread(
+            target=_connection_loop, args=(port, plan, measure_at, stop_at, latencies, tally, lock)
+        )
+        for plan in plans
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -137,8 +155,15 @@ def cpu_seconds(pids: Sequence[int]) -> float:
     return total / _TICKS
 
 
-def run_load(port: int, plans: list[list[bytes]], *, duration: float, warmup: float,
-             processes: int = 2, server_pids: Sequence[int] = ()) -> LoadResult:
+def run_load(
+    port: int,
+    plans: list[list[bytes]],
+    *,
+    duration: float,
+    warmup: float,
+    processes: int = 2,
+    server_pids: Sequence[int] = (),
+) -> LoadResult:
     """Drive `len(plans)` keep-alive connections (each cycling its requests) for warmup +
     duration seconds; count and time only the requests that finish in the last `duration`."""
     context = multiprocessing.get_context("fork")
@@ -150,7 +175,9 @@ def run_load(port: int, plans: list[list[bytes]], *, duration: float, warmup: fl
         if not mine:
             continue
         receive, send = context.Pipe(duplex=False)
-        child = context.Process(target=_client_process, args=(port, mine, measure_at, stop_at, send), daemon=True)
+        child = context.Process(
+            target=_client_process, args=(port, mine, measure_at, stop_at, send), daemon=True
+        )
         child.start()
         children.append((child, receive))
     client_pids = [child.pid for child, _ in children if child.pid]
@@ -168,5 +195,12 @@ def run_load(port: int, plans: list[list[bytes]], *, duration: float, warmup: fl
         child.join(10)
         count, errors, first_error = count + n, errors + e, first_error or first
         latencies.frombytes(raw)
-    return LoadResult(count, errors, duration, sorted(latencies), first_error,
-                      cpu_after[0] - cpu_before[0], cpu_after[1] - cpu_before[1])
+    return LoadResult(
+        count,
+        errors,
+        duration,
+        sorted(latencies),
+        first_error,
+        cpu_after[0] - cpu_before[0],
+        cpu_after[1] - cpu_before[1],
+    )

@@ -40,20 +40,21 @@ ASSIGNED = 30  # conversations assigned to the operator, spread over the data se
 SEARCH = "zhang"  # a last name the generator gives to ~3% of contacts
 
 
-def prepare(url: str, app_id: str, conversation_ids: list[int], *, signing_key: Any = None) -> Fixture:
+def prepare(
+    url: str, app_id: str, conversation_ids: list[int], *, signing_key: Any = None
+) -> Fixture:
     """In-process, before gunicorn starts: an admin with a few assigned conversations, and for
     identify runs a signing key and an allowed origin."""
     from cryptography.hazmat.primitives import serialization
     from sqlalchemy import select
 
+    from bench.scenarios import ORIGIN
     from promptify import clock, create_app
     from promptify.cli import create_or_update_operator
     from promptify.extensions import db
     from promptify.models import Conversation, Workspace
     from promptify.services import keys as keys_service
     from promptify.services import workspaces
-
-    from bench.scenarios import ORIGIN
 
     password = secrets.token_urlsafe(12)
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
@@ -63,13 +64,25 @@ def prepare(url: str, app_id: str, conversation_ids: list[int], *, signing_key: 
         _assign(workspace.id, operator.id)
         deep_cursor = _middle_cursor(workspace.id)
         if signing_key is not None:
-            pem = signing_key.public_key().public_bytes(
-                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+            pem = (
+                signing_key.public_key()
+                .public_bytes(
+                    serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+                )
+                .decode()
+            )
             keys_service.add_key(workspace, pem, now=clock.now())
-            if ORIGIN not in {o.origin for o in workspace.origins}:  # set_origins([same]) trips the unique key
+            if ORIGIN not in {
+                o.origin for o in workspace.origins
+            }:  # set_origins([same]) trips the unique key
                 workspaces.set_origins(workspace, [ORIGIN])
-        owners = dict(db.session.execute(
-            select(Conversation.id, Conversation.contact_id).where(Conversation.id.in_(conversation_ids))).all())
+        owners = dict(
+            db.session.execute(
+                select(Conversation.id, Conversation.contact_id).where(
+                    Conversation.id.in_(conversation_ids)
+                )
+            ).all()
+        )
         db.engine.dispose()
     return Fixture(password, conversation_ids, [owners[i] for i in conversation_ids], deep_cursor)
 
@@ -80,12 +93,18 @@ def _assign(workspace_id: int, operator_id: int) -> None:
     from promptify.extensions import db
     from promptify.models import Conversation
 
-    low, high = db.session.execute(select(func.min(Conversation.id), func.max(Conversation.id))
-                                   .where(Conversation.workspace_id == workspace_id)).one()
+    low, high = db.session.execute(
+        select(func.min(Conversation.id), func.max(Conversation.id)).where(
+            Conversation.workspace_id == workspace_id
+        )
+    ).one()
     step = max(1, (high - low) // ASSIGNED)
     ids = list(range(low, high + 1, step))[:ASSIGNED]
-    db.session.execute(update(Conversation).where(Conversation.id.in_(ids))
-                       .values(assignee_id=operator_id, status="open"))
+    db.session.execute(
+        update(Conversation)
+        .where(Conversation.id.in_(ids))
+        .values(assignee_id=operator_id, status="open")
+    )
     db.session.commit()
 
 
@@ -98,9 +117,13 @@ def _middle_cursor(workspace_id: int) -> str:
 
     open_ = (Conversation.workspace_id == workspace_id, Conversation.status == "open")
     count = db.session.scalar(select(func.count()).select_from(Conversation).where(*open_)) or 0
-    row = db.session.execute(select(Conversation.last_message_at, Conversation.id).where(*open_)
-                             .order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
-                             .offset(count // 2).limit(1)).one()
+    row = db.session.execute(
+        select(Conversation.last_message_at, Conversation.id)
+        .where(*open_)
+        .order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
+        .offset(count // 2)
+        .limit(1)
+    ).one()
     return Cursor(row[0], row[1]).encode()
 
 
@@ -114,16 +137,23 @@ def login_cookie(port: int, password: str) -> str:
         token = _CSRF.search(form.text)
         if token is None:
             raise RuntimeError("no CSRF token on the login page")
-        answer = browser.post(f"{base}/login", data={"email": OPERATOR, "password": password,
-                                                     "csrf_token": html.unescape(token.group(1))},
-                              allow_redirects=False, timeout=30)
+        answer = browser.post(
+            f"{base}/login",
+            data={
+                "email": OPERATOR,
+                "password": password,
+                "csrf_token": html.unescape(token.group(1)),
+            },
+            allow_redirects=False,
+            timeout=30,
+        )
         if answer.status_code != 303:
             raise RuntimeError(f"login answered {answer.status_code}")
         return "; ".join(f"{c.name}={c.value}" for c in browser.cookies)
 
 
 class _Browser:
-    """One keep-alive connection carrying the operator's cookie (reopened when the server closes it)."""
+    """One keep-alive connection with the operator's cookie (reopened when the server closes it)."""
 
     def __init__(self, port: int, cookie: str) -> None:
         self.port, self.cookie, self.sock = port, cookie, None
@@ -156,13 +186,22 @@ def page_paths(port: int, cookie: str, fixture: Fixture) -> dict[str, tuple[list
     conversations = [f"/inbox/{i}" for i in fixture.conversation_ids]
     return {
         "inbox list (full page)": (["/inbox"], False),
-        "inbox list, next page (keyset cursor)": ([html.unescape(older.group(1))] if older else ["/inbox"], False),
-        "inbox list, half-way down (keyset cursor)": ([f"/inbox?status=open&before={fixture.deep_cursor}"], False),
+        "inbox list, next page (keyset cursor)": (
+            [html.unescape(older.group(1))] if older else ["/inbox"],
+            False,
+        ),
+        "inbox list, half-way down (keyset cursor)": (
+            [f"/inbox?status=open&before={fixture.deep_cursor}"],
+            False,
+        ),
         "inbox list, assigned to me": (["/inbox?status=mine"], True),
         f"inbox search “{SEARCH}” (htmx list)": ([f"/inbox?status=open&q={SEARCH}"], True),
         "conversation page (list + thread + panel)": (conversations, False),
         "conversation via htmx (thread + panel)": (conversations, True),
-        "side panel via htmx (/contacts/<id>)": ([f"/contacts/{i}" for i in fixture.contact_ids], True),
+        "side panel via htmx (/contacts/<id>)": (
+            [f"/contacts/{i}" for i in fixture.contact_ids],
+            True,
+        ),
     }
 
 
@@ -178,5 +217,7 @@ def time_pages(port: int, cookie: str, fixture: Fixture, *, reps: int) -> dict[s
                 samples.append(time.perf_counter() - started)
         browser.close()
         samples.sort()
-        timings[name] = PageTiming(statistics.median(samples), samples[int(0.9 * (len(samples) - 1))], len(samples))
+        timings[name] = PageTiming(
+            statistics.median(samples), samples[int(0.9 * (len(samples) - 1))], len(samples)
+        )
     return timings

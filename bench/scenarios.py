@@ -22,6 +22,7 @@ USERS_PER_CONNECTION = 4
 VARIANTS = 4  # the changed scenario cycles each user through this many payloads
 ORG_POOL = 200
 ALG = "EdDSA"
+ECHO = "bare Flask JSON echo (baseline)"
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,11 @@ def identify_path(app_id: str) -> str:
 
 
 def _headers(session: str | None) -> dict[str, str]:
-    headers = {"Content-Type": "application/json", "Origin": ORIGIN, "X-Promptify-Page-Url": PAGE_URL}
+    headers = {
+        "Content-Type": "application/json",
+        "Origin": ORIGIN,
+        "X-Promptify-Page-Url": PAGE_URL,
+    }
     if session:
         headers["X-Promptify-Session"] = session
     return headers
@@ -55,16 +60,29 @@ def claims(external_id: str, variant: int, number: int) -> dict[str, Any]:
         elif kind == 2:
             attrs[f"score_{i:02d}"] = round(number / 7 + i, 3)
         else:
-            attrs[f"text_{i:02d}"] = f"value {i} of user {number}" + (f" v{variant}" if i < 10 else "")
+            attrs[f"text_{i:02d}"] = f"value {i} of user {number}" + (
+                f" v{variant}" if i < 10 else ""
+            )
     organizations = [
-        {"id": f"bench-org-{(number * 3 + j) % ORG_POOL}", "name": f"Bench Org {(number * 3 + j) % ORG_POOL}",
-         "attrs": {"tier": "gold" if j % 2 else "silver", "region": "eu", "seats": 10 + j}}
+        {
+            "id": f"bench-org-{(number * 3 + j) % ORG_POOL}",
+            "name": f"Bench Org {(number * 3 + j) % ORG_POOL}",
+            "attrs": {"tier": "gold" if j % 2 else "silver", "region": "eu", "seats": 10 + j},
+        }
         for j in range(9)
     ]
     rotating = ORG_POOL + (number + variant) % VARIANTS
-    organizations.append({"id": f"bench-org-{rotating}", "name": f"Bench Org {rotating}", "attrs": {"tier": "new"}})
-    return {"id": external_id, "email": f"{external_id}@example.com", "name": f"Bench User {number}",
-            "attrs": attrs, "organizations": organizations, "exp": int(time.time()) + 3 * 3600}
+    organizations.append(
+        {"id": f"bench-org-{rotating}", "name": f"Bench Org {rotating}", "attrs": {"tier": "new"}}
+    )
+    return {
+        "id": external_id,
+        "email": f"{external_id}@example.com",
+        "name": f"Bench User {number}",
+        "attrs": attrs,
+        "organizations": organizations,
+        "exp": int(time.time()) + 3 * 3600,
+    }
 
 
 def sign(private_key: Any, payload: dict[str, Any]) -> str:
@@ -74,15 +92,18 @@ def sign(private_key: Any, payload: dict[str, Any]) -> str:
 
     from promptify.identity.tokens import jws_registry
 
-    pem = private_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                    serialization.NoEncryption())
+    pem = private_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     return jwt.encode({"alg": ALG}, payload, OKPKey.import_key(pem), registry=jws_registry(ALG))
 
 
 def post_identify(port: int, app_id: str, body: dict[str, Any], session: str | None = None) -> str:
     """One identify outside the measurement; returns the session token."""
     data = json.dumps(body).encode()
-    request = request_bytes("POST", identify_path(app_id), data, {**_headers(session), "Connection": "close"})
+    request = request_bytes(
+        "POST", identify_path(app_id), data, {**_headers(session), "Connection": "close"}
+    )
     with socket.create_connection((HOST, port), timeout=60) as sock:
         status, answer, _ = exchange(sock, request)
     if status != 200:
@@ -107,8 +128,10 @@ class Setup:
 
 
 def _users(setup: Setup, prefix: str, connections: int) -> list[list[tuple[str, int]]]:
-    return [[(f"{prefix}-{c}-{k}", c * USERS_PER_CONNECTION + k) for k in range(USERS_PER_CONNECTION)]
-            for c in range(connections)]
+    return [
+        [(f"{prefix}-{c}-{k}", c * USERS_PER_CONNECTION + k) for k in range(USERS_PER_CONNECTION)]
+        for c in range(connections)
+    ]
 
 
 def build_unchanged(setup: Setup, connections: int) -> list[list[bytes]]:
@@ -124,18 +147,28 @@ def build_changed(setup: Setup, connections: int) -> list[list[bytes]]:
     users = _users(setup, "bench-changed", connections)
     flat = [(u, n) for row in users for u, n in row]
     warm_tokens = [sign(setup.private_key, claims(u, VARIANTS - 1, n)) for u, n in flat]
-    sessions = dict(zip((u for u, _ in flat), setup.warm([{"jwt": t} for t in warm_tokens]), strict=True))
+    sessions = dict(
+        zip((u for u, _ in flat), setup.warm([{"jwt": t} for t in warm_tokens]), strict=True)
+    )
     plans = []
     for row in users:  # request i: user i % 4 with variant (i // 4) % VARIANTS
-        plans.append([setup.identify({"jwt": sign(setup.private_key, claims(u, v, n))}, sessions[u])
-                      for v in range(VARIANTS) for u, n in row])
+        plans.append(
+            [
+                setup.identify({"jwt": sign(setup.private_key, claims(u, v, n))}, sessions[u])
+                for v in range(VARIANTS)
+                for u, n in row
+            ]
+        )
     return plans
 
 
 def build_anonymous(setup: Setup, connections: int) -> list[list[bytes]]:
     """A returning anonymous visitor: `{id: null}` with its session (tracking, no write)."""
     sessions = setup.warm([{"id": None}] * (connections * USERS_PER_CONNECTION))
-    return [[setup.identify({"id": None}, s) for s in sessions[c::connections]] for c in range(connections)]
+    return [
+        [setup.identify({"id": None}, s) for s in sessions[c::connections]]
+        for c in range(connections)
+    ]
 
 
 def build_anonymous_new(setup: Setup, connections: int) -> list[list[bytes]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -19,13 +20,17 @@ from bench.load import HOST, exchange, request_bytes
 ROOT = Path(__file__).resolve().parents[1]
 PG_ADMIN_URL = os.environ.get(
     "PROMPTIFY_BENCH_POSTGRES_URL",
-    os.environ.get("PROMPTIFY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"),
+    os.environ.get(
+        "PROMPTIFY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+    ),
 )
 WORKERS, THREADS = 2, 4
 # One loopback address sends everything: the limiter stays on (its cost is part of a request)
 # with limits no run can reach, so the numbers are not 429s.
-RATE_LIMITS = {"WIDGET_RATE_LIMIT_PER_ADDRESS": "100000000 per minute",
-               "WIDGET_RATE_LIMIT_PER_APP": "100000000 per minute"}
+RATE_LIMITS = {
+    "WIDGET_RATE_LIMIT_PER_ADDRESS": "100000000 per minute",
+    "WIDGET_RATE_LIMIT_PER_APP": "100000000 per minute",
+}
 RATE_LIMITS_ENV = {f"PROMPTIFY_{name}": value for name, value in RATE_LIMITS.items()}
 
 
@@ -125,16 +130,35 @@ def _free_port() -> int:
 def gunicorn(app_spec: str, *, database_url: str | None = None) -> Iterator[Server]:
     """Serve `app_spec` (e.g. "promptify:create_app()") and wait until both workers answer."""
     port = _free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "PROMPTIFY_SECRET_KEY": "bench", **RATE_LIMITS_ENV}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "PROMPTIFY_SECRET_KEY": "bench",
+        **RATE_LIMITS_ENV,
+    }
     if database_url:
         env["DATABASE_URL"] = database_url
     workdir = Path(tempfile.mkdtemp(prefix="promptify-bench-"))
     log = workdir / "gunicorn.log"
     with open(log, "w") as handle:
         master = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-w", str(WORKERS), "--threads", str(THREADS),
-             "-b", f"{HOST}:{port}", "--chdir", str(workdir), app_spec],
-            env=env, stdout=subprocess.DEVNULL, stderr=handle,
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-w",
+                str(WORKERS),
+                "--threads",
+                str(THREADS),
+                "-b",
+                f"{HOST}:{port}",
+                "--chdir",
+                str(workdir),
+                app_spec,
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=handle,
         )
     server = Server(port, master, log)
     try:
@@ -147,6 +171,7 @@ def gunicorn(app_spec: str, *, database_url: str | None = None) -> Iterator[Serv
         except subprocess.TimeoutExpired:
             master.kill()
             master.wait()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _wait_ready(server: Server) -> None:
@@ -164,7 +189,9 @@ def _wait_ready(server: Server) -> None:
 def _healthy(port: int) -> bool:
     try:
         with socket.create_connection((HOST, port), timeout=5) as sock:
-            status, _, _ = exchange(sock, request_bytes("GET", "/healthz", headers={"Connection": "close"}))
+            status, _, _ = exchange(
+                sock, request_bytes("GET", "/healthz", headers={"Connection": "close"})
+            )
             return status == 200
     except OSError:
         return False

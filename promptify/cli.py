@@ -29,7 +29,9 @@ def cli() -> None:
 
 def register_commands(app: Flask) -> None:
     """Attach the commands to `app.cli`, so `promptify` and `app.test_cli_runner()` both see them."""
-    for command in (workspace, operator, keys, demo, purge):
+    from promptify.datagen import generate_command
+
+    for command in (workspace, operator, keys, demo, purge, generate_command):
         app.cli.add_command(command)
 
 

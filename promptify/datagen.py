@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import click
+from flask.cli import with_appcontext
 
 FIRST = ("Ada", "Alan", "Amir", "Ana", "Ben", "Chen", "Chloe", "Dana", "David", "Elena", "Emma",
          "Farah", "Grace", "Hugo", "Ines", "Ivan", "Jin", "Julia", "Kofi", "Lea", "Liam", "Lucas",
@@ -36,15 +37,21 @@ SUFFIXES = ("Labs", "Corp", "GmbH", "Ltd", "Inc", "Studio", "Systems", "Health",
 DOMAINS = ("example.com", "example.org", "example.net", "mail.example", "corp.example")
 PLANS = ("free", "starter", "pro", "business", "enterprise")
 COUNTRIES = ("DE", "FR", "US", "GB", "JP", "BR", "IN", "NG", "PL", "CA")
-TOPICS = ("I can't log in", "Billing question", "The export fails", "How do I invite my team?",
-          "Refund request", "Bug in the dashboard", "API rate limits", "Change my plan",
-          "Two-factor codes don't arrive", "Feature request", "Invoice address", "Webhook retries")
-DETAILS = ("since this morning", "on the mobile app", "after the last update", "for order #{n}",
-           "for workspace {n}", "only in Safari", "with error code E{n}", "— can you help?")
+TOPICS = (
+    "I can't log in", "Billing question", "The export fails", "How do I invite my team?",
+    "Refund request", "Bug in the dashboard", "API rate limits", "Change my plan",
+    "Two-factor codes don't arrive", "Feature request", "Invoice address", "Webhook retries",
+)
+DETAILS = (
+    "since this morning", "on the mobile app", "after the last update", "for order #{n}",
+    "for workspace {n}", "only in Safari", "with error code E{n}", "— can you help?",
+)
 PAGES = ("/dashboard", "/settings/billing", "/projects/{n}", "/reports", "/team", "/help")
-AGENTS = ("Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 Safari/605.1.15",
-          "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/126.0 Safari/537.36",
-          "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0")
+AGENTS = (
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 Safari/605.1.15",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/126.0 Safari/537.36",
+    "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
+)
 
 ANONYMOUS_SHARE = 0.15
 VERIFIED_SHARE = 0.5
@@ -65,17 +72,9 @@ class GenerateStats:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-def generate(
-    target: Any,
-    contacts: int,
-    organizations: int,
-    conversations: int,
-    workspace_app_id: str | None = None,
-    *,
-    seed: int = 1,
-    now: datetime | None = None,
-    echo: Callable[[str], None] | None = None,
-) -> GenerateStats:
+def generate(target: Any, contacts: int, organizations: int, conversations: int,
+             workspace_app_id: str | None = None, *, seed: int = 1, now: datetime | None = None,
+             echo: Callable[[str], None] | None = None) -> GenerateStats:
     """Append the rows to the workspace `workspace_app_id` (created when missing or None).
 
     `target` is a database URL (own connection, committed per chunk) or a SQLAlchemy
@@ -93,10 +92,12 @@ def generate(
         connection = target.connection() if hasattr(target, "get_bind") else target
         raw = connection.connection.driver_connection
         dialect = connection.dialect.name
-    loader = _PostgresLoader(raw) if dialect == "postgresql" else _SQLiteLoader(raw, commit_chunks=owned)
+    postgres = dialect == "postgresql"
+    loader = _PostgresLoader(raw) if postgres else _SQLiteLoader(raw, commit_chunks=owned)
     try:
-        stats = _generate(loader, contacts, organizations, conversations, workspace_app_id,
-                          seed, now or datetime.now(UTC), echo or (lambda _: None))
+        counts = (contacts, organizations, conversations)
+        stats = _generate(loader, counts, workspace_app_id, seed, now or datetime.now(UTC),
+                          echo or (lambda _: None))
         started = time.perf_counter()
         loader.analyze()  # fresh planner statistics, as autovacuum / `PRAGMA optimize` would keep
         loader.finish()
@@ -118,28 +119,32 @@ def _connect(url: Any) -> Any:
     return psycopg.connect(conninfo)
 
 
-def _generate(loader: _Loader, contacts: int, organizations: int, conversations: int,
-              app_id: str | None, seed: int, now: datetime,
-              echo: Callable[[str], None]) -> GenerateStats:
+def _generate(loader: _Loader, counts: tuple[int, int, int], app_id: str | None, seed: int,
+              now: datetime, echo: Callable[[str], None]) -> GenerateStats:
+    contacts, organizations, conversations = counts
     if conversations and not contacts:
         raise ValueError("conversations need contacts")
     loader.begin()
     workspace_id, app_id = _workspace(loader, app_id, now)
     first = {t: loader.scalar(f"SELECT coalesce(max(id), 0) + 1 FROM {t}")
              for t in ("contact", "organization", "conversation", "message")}
-    stats = GenerateStats(app_id, workspace_id, range(first["contact"], first["contact"] + contacts),
+    stats = GenerateStats(app_id, workspace_id,
+                          range(first["contact"], first["contact"] + contacts),
                           range(first["organization"], first["organization"] + organizations),
                           range(first["conversation"], first["conversation"] + conversations))
     kinds = bytearray(contacts)  # 0 anonymous, 1 identified, 2 identified and verified
     stamp = loader.stamp
-    def rng(table: str) -> random.Random:  # one stream per table, so messages can replay conversations
+
+    def rng(table: str) -> random.Random:  # a stream per table: messages replay conversations'
         return random.Random(f"{seed}:{table}")
 
     steps: list[tuple[str, tuple[str, ...], Iterable[tuple[Any, ...]]]] = [
-        ("organization", ORGANIZATION_COLUMNS, _organizations(stats, rng("organization"), now, stamp)),
+        ("organization", ORGANIZATION_COLUMNS,
+         _organizations(stats, rng("organization"), now, stamp)),
         ("contact", CONTACT_COLUMNS, _contacts(stats, kinds, rng("contact"), now, stamp)),
-        ("membership", ("contact_id", "organization_id"), _memberships(stats, kinds, rng("membership"))),
-        ("conversation", CONVERSATION_COLUMNS, _conversations(stats, rng("conversation"), now, stamp)),
+        ("membership", MEMBERSHIP_COLUMNS, _memberships(stats, kinds, rng("membership"))),
+        ("conversation", CONVERSATION_COLUMNS,
+         _conversations(stats, rng("conversation"), now, stamp)),
         ("message", MESSAGE_COLUMNS,
          _messages(stats, kinds, first["message"], rng("conversation"), now, stamp)),
     ]
@@ -163,7 +168,8 @@ def _workspace(loader: _Loader, app_id: str | None, now: datetime) -> tuple[int,
             return int(found), app_id
     app_id = app_id or new_app_id()
     workspace_id = loader.scalar(
-        "INSERT INTO workspace (app_id, name, require_jwt, created_at) VALUES (?, ?, ?, ?) RETURNING id",
+        "INSERT INTO workspace (app_id, name, require_jwt, created_at) VALUES (?, ?, ?, ?) "
+        "RETURNING id",
         (app_id, "Generated data", False, loader.stamp(now)),
     )
     return int(workspace_id), app_id
@@ -174,9 +180,11 @@ def _workspace(loader: _Loader, app_id: str | None, now: datetime) -> tuple[int,
 ORGANIZATION_COLUMNS = ("id", "workspace_id", "external_id", "name", "attrs", "created_at")
 CONTACT_COLUMNS = ("id", "workspace_id", "external_id", "email", "name", "avatar_url", "attrs",
                    "verified", "first_seen_at", "last_seen_at", "last_page_url", "user_agent")
+MEMBERSHIP_COLUMNS = ("contact_id", "organization_id")
 CONVERSATION_COLUMNS = ("id", "workspace_id", "contact_id", "assignee_id", "status", "preview",
                         "created_at", "last_message_at")
-MESSAGE_COLUMNS = ("id", "conversation_id", "author", "operator_id", "body", "verified", "created_at")
+MESSAGE_COLUMNS = ("id", "conversation_id", "author", "operator_id", "body", "verified",
+                   "created_at")
 DAY = 86_400
 
 
@@ -192,11 +200,14 @@ def _ago(now: datetime, rng: random.Random, days: float) -> datetime:
     return now - timedelta(seconds=rng.random() * days * DAY)
 
 
-def _organizations(stats: GenerateStats, rng: random.Random, now: datetime, stamp: Stamp) -> Iterator[tuple]:
+def _organizations(stats: GenerateStats, rng: random.Random, now: datetime,
+                   stamp: Stamp) -> Iterator[tuple]:
     for oid in stats.organization_ids:
         name = f"{rng.choice(WORDS)} {rng.choice(WORDS)} {rng.choice(SUFFIXES)} {oid}"
-        attrs = {"plan": rng.choice(PLANS), "seats": _int(rng, 1, 500), "country": rng.choice(COUNTRIES)}
-        yield (oid, stats.workspace_id, f"org_{oid}", name, dumps(attrs), stamp(_ago(now, rng, 900)))
+        attrs = {"plan": rng.choice(PLANS), "seats": _int(rng, 1, 500),
+                 "country": rng.choice(COUNTRIES)}
+        yield (oid, stats.workspace_id, f"org_{oid}", name, dumps(attrs),
+               stamp(_ago(now, rng, 900)))
 
 
 def _contacts(stats: GenerateStats, kinds: bytearray, rng: random.Random, now: datetime,
@@ -215,10 +226,11 @@ def _contacts(stats: GenerateStats, kinds: bytearray, rng: random.Random, now: d
         first, last = rng.choice(FIRST), rng.choice(LAST)
         attrs = {"plan": rng.choice(PLANS), "country": rng.choice(COUNTRIES),
                  "logins": _int(rng, 0, 5000), "beta": rng.random() < 0.2,
-                 "mrr": round(rng.random() * 900, 2), "signup": f"20{_int(rng, 18, 25)}-0{_int(rng, 1, 9)}-1{_int(rng, 0, 9)}"}
-        yield (cid, stats.workspace_id, f"usr_{cid}", f"{first}.{last}{cid}@{rng.choice(DOMAINS)}".lower(),
-               f"{first} {last}", None, dumps(attrs), verified, stamp(first_seen), stamp(last_seen),
-               page, agent)
+                 "mrr": round(rng.random() * 900, 2),
+                 "signup": f"20{_int(rng, 18, 25)}-0{_int(rng, 1, 9)}-1{_int(rng, 0, 9)}"}
+        email = f"{first}.{last}{cid}@{rng.choice(DOMAINS)}".lower()
+        yield (cid, stats.workspace_id, f"usr_{cid}", email, f"{first} {last}", None,
+               dumps(attrs), verified, stamp(first_seen), stamp(last_seen), page, agent)
 
 
 def _memberships(stats: GenerateStats, kinds: bytearray, rng: random.Random) -> Iterator[tuple]:
@@ -234,14 +246,14 @@ def _memberships(stats: GenerateStats, kinds: bytearray, rng: random.Random) -> 
 
 
 def _conversation_time(cid: int, now: datetime) -> datetime:
-    """Recent activity is denser (the inbox's first pages), like a real inbox; deterministic per id."""
+    """Recent activity is denser (the inbox's first pages), like a real inbox; fixed per id."""
     share = ((cid * 2654435761) % 1_000_003) / 1_000_003
     return now - timedelta(seconds=share * share * 365 * DAY)
 
 
 def _body(rng: random.Random) -> str:
     detail = rng.choice(DETAILS).format(n=_int(rng, 100, 99999))
-    closing = rng.choice(("", "Thanks!", "It worked last week.", "My colleague has the same problem."))
+    closing = rng.choice(("", "Thanks!", "It worked last week.", "Same for my colleague."))
     return f"{rng.choice(TOPICS)} {detail}. {closing}".rstrip()
 
 
@@ -250,7 +262,8 @@ def _draw_conversation(rng: random.Random, contacts: int) -> tuple[int, bool, fl
     return rng.randrange(contacts), rng.random() < OPEN_SHARE, rng.random() * 3 * DAY, _body(rng)
 
 
-def _conversations(stats: GenerateStats, rng: random.Random, now: datetime, stamp: Stamp) -> Iterator[tuple]:
+def _conversations(stats: GenerateStats, rng: random.Random, now: datetime,
+                   stamp: Stamp) -> Iterator[tuple]:
     contact_ids = stats.contact_ids
     for cid in stats.conversation_ids:
         index, is_open, started, body = _draw_conversation(rng, len(contact_ids))
@@ -277,10 +290,12 @@ Stamp = Callable[[datetime], Any]
 
 
 class _Loader:
+    """How rows reach one backend; `stamp` turns an aware UTC datetime into what it stores."""
+
     def begin(self) -> None: ...
     def stamp(self, value: datetime) -> Any: return value
     def scalar(self, sql: str, params: tuple[Any, ...] = ()) -> Any: raise NotImplementedError
-    def load(self, table: str, columns: tuple[str, ...], rows: Iterable[tuple]) -> int: raise NotImplementedError
+    def load(self, table: str, columns: tuple[str, ...], rows: Iterable[tuple]) -> int: ...
     def reset_sequences(self, tables: tuple[str, ...]) -> None: ...
     def finish(self) -> None: ...
     def analyze(self) -> None: ...
@@ -308,9 +323,10 @@ class _PostgresLoader(_Loader):
 
     def load(self, table: str, columns: tuple[str, ...], rows: Iterable[tuple]) -> int:
         count = 0
-        with self.connection.cursor() as cursor, cursor.copy(
-            f"COPY {table} ({', '.join(columns)}) FROM STDIN"
-        ) as copy:
+        with (
+            self.connection.cursor() as cursor,
+            cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
+        ):
             for row in rows:
                 copy.write_row(row)
                 count += 1
@@ -353,7 +369,8 @@ class _SQLiteLoader(_Loader):
         return row[0] if row else None
 
     def load(self, table: str, columns: tuple[str, ...], rows: Iterable[tuple]) -> int:
-        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+        marks = ", ".join("?" * len(columns))
+        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
         iterator, count = iter(rows), 0
         while True:
             chunk = [row for _, row in zip(range(CHUNK), iterator, strict=False)]
@@ -378,22 +395,21 @@ class _SQLiteLoader(_Loader):
 
 
 @click.command("generate-data")
+@with_appcontext
 @click.option("--contacts", default=1_000_000, show_default=True)
 @click.option("--organizations", default=100_000, show_default=True)
 @click.option("--conversations", default=1_000_000, show_default=True)
-@click.option("--app-id", default=None, help="Workspace to fill; created when missing. Default: a new one.")
+@click.option("--app-id", default=None, help="Workspace to fill; created when missing.")
 @click.option("--seed", default=1, show_default=True)
-def generate_command(contacts: int, organizations: int, conversations: int, app_id: str | None, seed: int) -> None:
+def generate_command(contacts: int, organizations: int, conversations: int, app_id: str | None,
+                     seed: int) -> None:
     """Append a generated data set (for benchmarks) to a workspace; prints its app id."""
-    from flask import current_app
-
     from promptify.extensions import db
 
-    with current_app.app_context():
-        url = db.engine.url.render_as_string(hide_password=False)
-        db.engine.dispose()  # the generator opens its own connection and commits per chunk
+    url = db.engine.url.render_as_string(hide_password=False)
+    db.engine.dispose()  # the generator opens its own connection and commits per chunk
     started = time.perf_counter()
     stats = generate(url, contacts, organizations, conversations, app_id, seed=seed,
                      echo=lambda line: click.echo(line, err=True))
-    click.echo(f"{sum(stats.seconds.values()):.1f} s in all ({time.perf_counter() - started:.1f} s wall)", err=True)
+    click.echo(f"done in {time.perf_counter() - started:.1f} s", err=True)
     click.echo(stats.app_id)

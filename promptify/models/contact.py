@@ -40,7 +40,10 @@ class Contact(Base):
 
 class Organization(Base):
     __tablename__ = "organization"
-    __table_args__ = (UniqueConstraint("workspace_id", "external_id"),)
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "external_id"),
+        Index(None, "workspace_id", "name", "id"),  # the directory's alphabetical keyset paging
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))

@@ -128,7 +128,7 @@ def _identify_anonymous(
         contact, kept_session = contacts_service.new_contact(workspace.id, None, now=request.now), None
         token = issue_session(workspace.id, contact.id, verified=False, now=request.now)
     contacts_service.save_profile(contact, apply_payload(contacts_service.profile_of(contact), request.payload))
-    _touch(contact, kept_session, request)
+    _touch(contact, kept_session, request, created=kept_session is None)
     assert token is not None
     return IdentifyResult(token, contacts_service.contact_json(contact))
 
@@ -144,6 +144,7 @@ def _identify_user(
             "verified_contact_requires_jwt",
             "This user was identified with a signed JWT before; identify them with a signed JWT again.",
         )
+    created = contact is None
     if contact is None:
         contact = contacts_service.new_contact(workspace.id, payload.external_id, now=request.now)
     profile = apply_payload(contacts_service.profile_of(contact), payload)
@@ -164,7 +165,7 @@ def _identify_user(
     contacts_service.save_profile(contact, profile)
     if verified and not contact.verified:
         contact.verified = True
-    _touch(contact, session, request)
+    _touch(contact, session, request, created=created)
     assert token is not None
     return IdentifyResult(token, contacts_service.contact_json(contact))
 
@@ -203,15 +204,17 @@ def _consume_jti(workspace: Workspace, token: VerifiedToken, now: datetime) -> N
         ) from None
 
 
-def _touch(contact: Contact, session: WidgetSession | None, request: _Request) -> None:
+def _touch(contact: Contact, session: WidgetSession | None, request: _Request, *, created: bool) -> None:
     """Throttled bookkeeping, so an unchanged identify on every page load rewrites nothing."""
     throttle = timedelta(seconds=int(current_app.config["LAST_SEEN_THROTTLE_SECONDS"]))
-    if request.now - contact.last_seen_at >= throttle:
-        contact.last_seen_at = request.now
-        if session is not None:
-            session.last_used_at = request.now
+    if not created and request.now - contact.last_seen_at < throttle:
+        return  # browsing from page to page is not a change worth a write on every load
+    contact.last_seen_at = request.now
+    if session is not None:
+        session.last_used_at = request.now
     user_agent = (request.user_agent or "")[:512] or None
     if user_agent and contact.user_agent != user_agent:
         contact.user_agent = user_agent
     if request.page_url and contact.last_page_url != request.page_url:  # checked by the caller
         contact.last_page_url = request.page_url
+

@@ -160,7 +160,8 @@ def list_contacts(
         query = query.where(_contact_matches(workspace_id, q))
     if before is not None:
         query = query.where(
-            or_(Contact.last_seen_at < before.at, and_(Contact.last_seen_at == before.at, Contact.id < before.id))
+            Contact.last_seen_at <= before.at,  # index bound, as for conversations
+            or_(Contact.last_seen_at < before.at, and_(Contact.last_seen_at == before.at, Contact.id < before.id)),
         )
     rows = list(db.session.scalars(query.order_by(Contact.last_seen_at.desc(), Contact.id.desc()).limit(PAGE_SIZE + 1)))
     more = len(rows) > PAGE_SIZE

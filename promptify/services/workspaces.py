@@ -84,8 +84,12 @@ def origin_allowed(workspace: Workspace, origin: str) -> bool:
 
 
 def set_origins(workspace: Workspace, origins: list[str]) -> None:
-    normalised = sorted({normalise_origin(o) for o in origins if o.strip()})
-    workspace.origins = [AllowedOrigin(origin=o) for o in normalised]
+    """Make the allowed origins exactly `origins`; rows that stay are kept (the unique key
+    (workspace, origin) would refuse deleting and re-inserting them in one flush)."""
+    wanted = {normalise_origin(o) for o in origins if o.strip()}
+    kept = [row for row in workspace.origins if row.origin in wanted]
+    present = {row.origin for row in kept}
+    workspace.origins = kept + [AllowedOrigin(origin=o) for o in sorted(wanted - present)]
     db.session.commit()
 
 

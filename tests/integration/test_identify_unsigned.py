@@ -222,3 +222,34 @@ def test_unchanged_identify_issues_no_write_statement(client, app, app_id, clock
     writes = [s for s in statements if s.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))]
     assert writes == []
     assert len(statements) <= 12  # a fixed, small number of reads
+
+
+def test_page_url_is_recorded_with_the_throttled_last_seen(client, app, app_id, clock):
+    from promptify.extensions import db
+    from promptify.models import Contact
+
+    def last_page():
+        with app.app_context():
+            return db.session.query(Contact).one().last_page_url
+
+    session = identify(client, app_id, {"id": "u1"}, **{"X-Promptify-Page-Url": "https://app.test/a"}).json["session"]
+    assert last_page() == "https://app.test/a"
+    clock.advance(seconds=5)
+    identify(client, app_id, {"id": "u1"}, session=session, **{"X-Promptify-Page-Url": "https://app.test/b"})
+    assert last_page() == "https://app.test/a"  # page-to-page browsing writes nothing
+    clock.advance(seconds=61)
+    identify(client, app_id, {"id": "u1"}, session=session, **{"X-Promptify-Page-Url": "https://app.test/c"})
+    assert last_page() == "https://app.test/c"
+
+
+def test_saving_origins_that_are_already_allowed(app):
+    from promptify.extensions import db
+    from promptify.services import workspaces
+
+    app_id = make_workspace(app, origins=["https://a.test"])
+    with app.app_context():
+        workspace = workspaces.get_workspace(app_id)
+        workspaces.set_origins(workspace, ["https://a.test", "https://b.test"])
+        workspaces.set_origins(workspace, ["https://b.test/", "https://c.test"])
+        db.session.expire_all()
+        assert [o.origin for o in workspaces.get_workspace(app_id).origins] == ["https://b.test", "https://c.test"]

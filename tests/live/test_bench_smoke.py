@@ -19,7 +19,12 @@ def test_quick_bench_prints_the_tables(pytestconfig: pytest.Config) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PROMPTIFY_BENCH_BACKENDS": backends}
     done = subprocess.run(
         [sys.executable, "-m", "bench.run", "--quick"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     report = done.stdout
@@ -31,4 +36,6 @@ def test_quick_bench_prints_the_tables(pytestconfig: pytest.Config) -> None:
     if os.environ.get("CI") == "true":
         assert "PostgreSQL skipped" not in report
     rows = [line for line in report.splitlines() if line.startswith("| identify")]
-    assert rows and all(line.split("|")[11].strip() == "0" for line in rows), "identify calls failed:\n" + "\n".join(rows)
+    assert rows and all(line.split("|")[11].strip() == "0" for line in rows), (
+        "identify calls failed:\n" + "\n".join(rows)
+    )

@@ -11,22 +11,24 @@ Revises: 0001
 Create Date: 2026-11-28 07:00:00
 
 """
+
 from alembic import op
 
-
-revision = '0002'
-down_revision = '0001'
+revision = "0002"
+down_revision = "0001"
 branch_labels = None
 depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table('conversation', schema=None) as batch_op:
+    with op.batch_alter_table("conversation", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f('ix_conversation_assignee_id'), ['assignee_id', 'status', 'last_message_at'], unique=False
+            batch_op.f("ix_conversation_assignee_id"),
+            ["assignee_id", "status", "last_message_at"],
+            unique=False,
         )
 
 
 def downgrade():
-    with op.batch_alter_table('conversation', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_conversation_assignee_id'))
+    with op.batch_alter_table("conversation", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_conversation_assignee_id"))
