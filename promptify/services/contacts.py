@@ -50,28 +50,44 @@ def save_profile(contact: Contact, profile: Profile) -> None:
 
 def sync_organizations(
     workspace_id: int, contact: Contact, organizations: Sequence[OrganizationInput], *, now: datetime
-) -> None:
+) -> list[Organization]:
     """§2.1: the list is complete. Upsert each organization (attrs merge), then make the contact's
-    memberships exactly this set; organizations left behind keep existing."""
+    memberships exactly this set; organizations left behind keep existing. Returns the contact's
+    organizations. An unchanged list (the common page load) costs one query and writes nothing."""
+    current = organizations_of(contact.id)
+    if _already_applied(current, organizations):
+        return current
     wanted = _upsert_organizations(workspace_id, organizations, now=now)
-    current = set(
-        db.session.scalars(select(Membership.organization_id).where(Membership.contact_id == contact.id))
-    )
-    stale = current - wanted
+    current_ids = {o.id for o in current}
+    wanted_ids = {o.id for o in wanted}
+    stale = current_ids - wanted_ids
     if stale:
         db.session.execute(
             delete(Membership).where(
                 Membership.contact_id == contact.id, Membership.organization_id.in_(stale)
             )
         )
-    for organization_id in sorted(wanted - current):
+    for organization_id in sorted(wanted_ids - current_ids):
         db.session.add(Membership(contact_id=contact.id, organization_id=organization_id))
     db.session.flush()
+    return sorted(wanted, key=lambda o: (o.name, o.external_id))
+
+
+def _already_applied(current: Sequence[Organization], organizations: Sequence[OrganizationInput]) -> bool:
+    """True when the memberships are exactly this list and merging it would change no organization."""
+    by_id = {o.external_id: o for o in current}
+    if set(by_id) != {given.external_id for given in organizations}:
+        return False
+    return all(
+        by_id[given.external_id].name == given.name
+        and merge_attrs(by_id[given.external_id].attrs or {}, given.attrs) == (by_id[given.external_id].attrs or {})
+        for given in organizations
+    )
 
 
 def _upsert_organizations(
     workspace_id: int, organizations: Sequence[OrganizationInput], *, now: datetime
-) -> set[int]:
+) -> list[Organization]:
     ids = [o.external_id for o in organizations]
     existing = {
         o.external_id: o
@@ -96,7 +112,7 @@ def _upsert_organizations(
         if (organization.attrs or {}) != merged:
             organization.attrs = merged
     db.session.flush()
-    return {existing[i].id for i in ids}
+    return [existing[i] for i in ids]
 
 
 def organizations_of(contact_id: int) -> list[Organization]:
@@ -110,9 +126,11 @@ def organizations_of(contact_id: int) -> list[Organization]:
     )
 
 
-def contact_json(contact: Contact) -> dict[str, Any]:
-    """The §2.1 response shape; `id` is always a string or null."""
-    organizations = [] if contact.anonymous else organizations_of(contact.id)
+def contact_json(contact: Contact, organizations: Sequence[Organization] | None = None) -> dict[str, Any]:
+    """The §2.1 response shape; `id` is always a string or null. Pass `organizations` when they
+    are already loaded."""
+    if organizations is None:
+        organizations = [] if contact.anonymous else organizations_of(contact.id)
     return {
         "id": contact.external_id,
         "anonymous": contact.anonymous,

@@ -138,7 +138,10 @@ def _identify_user(
 ) -> IdentifyResult:
     payload, verified = request.payload, request.token is not None
     assert payload.external_id is not None
-    contact = contacts_service.find_by_external_id(workspace.id, payload.external_id)
+    if previous is not None and previous.external_id == payload.external_id:
+        contact: Contact | None = previous  # the session's own user: no second lookup
+    else:
+        contact = contacts_service.find_by_external_id(workspace.id, payload.external_id)
     if contact is not None and contact.verified and not verified:
         raise IdentifyError(
             "verified_contact_requires_jwt",
@@ -148,8 +151,11 @@ def _identify_user(
     if contact is None:
         contact = contacts_service.new_contact(workspace.id, payload.external_id, now=request.now)
     profile = apply_payload(contacts_service.profile_of(contact), payload)
+    organizations = None
     if payload.organizations is not None:
-        contacts_service.sync_organizations(workspace.id, contact, payload.organizations, now=request.now)
+        organizations = contacts_service.sync_organizations(
+            workspace.id, contact, payload.organizations, now=request.now
+        )
     token = request.session_token
     if session is not None and previous is not None and previous.id == contact.id:
         if verified and not session.verified:
@@ -167,7 +173,7 @@ def _identify_user(
         contact.verified = True
     _touch(contact, session, request, created=created)
     assert token is not None
-    return IdentifyResult(token, contacts_service.contact_json(contact))
+    return IdentifyResult(token, contacts_service.contact_json(contact, organizations))
 
 
 def _absorb_anonymous(contact: Contact, anonymous: Contact) -> None:
