@@ -78,3 +78,34 @@ def test_rate_limits_can_be_switched_off_from_the_environment(app, monkeypatch):
     assert [identify(client, app_id, {"id": None}).status_code for _ in range(3)] == [200] * 3
     with unlimited.app_context():
         db.engine.dispose()
+
+
+def test_rate_limits_can_be_shared_through_redis(app):
+    """With Redis as storage, every worker (here: two apps) counts against the same limit."""
+    import os
+
+    import pytest
+    import redis
+
+    from promptify import create_app
+
+    server = redis.Redis(host="127.0.0.1", port=6379, db=15, socket_connect_timeout=1)
+    try:
+        server.ping()
+    except redis.RedisError as error:
+        if os.environ.get("CI") == "true":
+            raise
+        pytest.skip(f"Redis is not reachable: {error}")
+    config = {"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"], "SECRET_KEY": "x",
+              "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/15",
+              "WIDGET_RATE_LIMIT_PER_APP": "3 per minute"}
+    app_id = make_workspace(app)
+    first, second = create_app(config), create_app(config)
+    statuses = [identify(worker.test_client(), app_id, {"id": None}).status_code for worker in (first, second, first, second)]
+    assert statuses == [200, 200, 200, 429]
+    counters = server.keys(f"*{app_id}*")  # app ids are unique: these are this test's counters
+    assert counters  # the counters live in Redis, not in a worker
+    server.delete(*counters)
+    for worker in (first, second):
+        with worker.app_context():
+            db.engine.dispose()
