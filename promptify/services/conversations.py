@@ -51,8 +51,8 @@ def session_contact(
     idle = timedelta(seconds=int(current_app.config["SESSION_IDLE_SECONDS"]))
     throttle = timedelta(seconds=int(current_app.config["LAST_SEEN_THROTTLE_SECONDS"]))
     with _transaction():
-        session = find_session(workspace.id, token, now=now, idle=idle)
-        contact = db.session.get(Contact, session.contact_id) if session is not None else None
+        found = find_session(workspace.id, token, now=now, idle=idle)
+        session, contact = found if found is not None else (None, None)
         if session is not None and contact is not None:
             # a visitor chatting for a month keeps their session; at most one write a minute
             if now - session.last_used_at >= throttle:

@@ -108,8 +108,8 @@ def _identify_once(workspace: Workspace, request: _Request) -> IdentifyResult:
     if request.token is not None and request.token.jti is not None:
         _consume_jti(workspace, request.token, request.now)
     idle = timedelta(seconds=int(current_app.config["SESSION_IDLE_SECONDS"]))
-    session = find_session(workspace.id, request.session_token, now=request.now, idle=idle)
-    previous = db.session.get(Contact, session.contact_id) if session else None
+    found = find_session(workspace.id, request.session_token, now=request.now, idle=idle)
+    session, previous = found if found is not None else (None, None)
     if request.payload.anonymous:
         return _identify_anonymous(workspace, request, session, previous)
     return _identify_user(workspace, request, session, previous)

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from promptify.extensions import db
-from promptify.models import WidgetSession
+from promptify.models import Contact, WidgetSession
 
 SESSION_HEADER = "X-Promptify-Session"
 
@@ -20,19 +20,23 @@ def token_hash(token: str) -> str:
 
 def find_session(
     workspace_id: int, token: str | None, *, now: datetime, idle: timedelta
-) -> WidgetSession | None:
-    """The live session of this workspace for `token`; sessions of other workspaces are ignored."""
+) -> tuple[WidgetSession, Contact] | None:
+    """The live session of this workspace for `token`, with its contact (one round trip);
+    sessions of other workspaces are ignored, expired ones deleted."""
     if not token or len(token) > 128:
         return None
-    session = db.session.scalar(
-        select(WidgetSession).where(WidgetSession.token_hash == token_hash(token))
-    )
-    if session is None or session.workspace_id != workspace_id:
+    row = db.session.execute(
+        select(WidgetSession, Contact)
+        .join(Contact, Contact.id == WidgetSession.contact_id)
+        .where(WidgetSession.token_hash == token_hash(token))
+    ).first()
+    if row is None or row[0].workspace_id != workspace_id:
         return None
+    session, contact = row
     if session.last_used_at + idle < now:
         db.session.delete(session)
         return None
-    return session
+    return session, contact
 
 
 def issue_session(workspace_id: int, contact_id: int, *, verified: bool, now: datetime) -> str:

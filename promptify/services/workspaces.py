@@ -8,6 +8,7 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from promptify.extensions import db
 from promptify.identity.errors import IdentifyError
@@ -58,7 +59,9 @@ def create_workspace(name: str, origins: list[str], *, now: datetime) -> Workspa
 
 
 def find_workspace(app_id: str) -> Workspace | None:
-    return db.session.scalar(select(Workspace).where(Workspace.app_id == app_id))
+    """With its allowed origins in the same round trip: every browser call checks them."""
+    query = select(Workspace).options(joinedload(Workspace.origins)).where(Workspace.app_id == app_id)
+    return db.session.execute(query).unique().scalar_one_or_none()
 
 
 def get_workspace(app_id: str) -> Workspace:
