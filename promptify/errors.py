@@ -13,7 +13,6 @@ from promptify.identity.errors import IdentifyError
 
 log = logging.getLogger(__name__)
 
-ApiError = IdentifyError  # the widget API speaks the identity error table
 
 _HTTP_CODES = {
     404: ("not_found", "No such endpoint."),

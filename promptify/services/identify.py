@@ -7,12 +7,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from promptify.extensions import db
 from promptify.identity.errors import IdentifyError
-from promptify.identity.merge import Profile, apply_payload, fill_from_anonymous
+from promptify.identity.merge import apply_payload, fill_from_anonymous
 from promptify.identity.payload import UserPayload, parse_user_payload
 from promptify.identity.tokens import VerifiedToken, verify_jwt
 from promptify.models import Contact, Conversation, UsedJti, WidgetSession, Workspace
@@ -66,7 +66,7 @@ def identify(
     else:
         payload = parse_user_payload(token.claims, signed=True)
     request = _Request(payload, token, session_token, user_agent, now, page_url)
-    for attempt in range(MAX_ATTEMPTS):
+    for _attempt in range(MAX_ATTEMPTS):
         try:
             result = _identify_once(workspace, request)
             db.session.commit()
