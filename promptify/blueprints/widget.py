@@ -66,6 +66,8 @@ def _resolve_workspace_and_origin() -> ResponseReturnValue | None:
 
 @bp.after_request
 def _cors(response: Response) -> Response:
+    if "cors_origin" not in g and response.status_code == 429:
+        g.cors_origin = _allowed_origin()  # the limiter answered before the origin check ran
     origin = g.get("cors_origin")
     if origin:
         response.headers["Access-Control-Allow-Origin"] = origin
@@ -74,6 +76,14 @@ def _cors(response: Response) -> Response:
     if "Cache-Control" not in response.headers:  # only the script sets its own
         response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _allowed_origin() -> str | None:
+    origin = request.headers.get("Origin")
+    workspace = workspaces.find_workspace((request.view_args or {}).get("app_id") or "")
+    if origin is None or workspace is None:
+        return None
+    return origin if workspaces.origin_allowed(workspace, origin) else None
 
 
 def read_json_object() -> dict[str, Any]:

@@ -57,6 +57,10 @@ def test_widget_api_is_rate_limited_per_address_with_the_envelope(app, client):
     assert limited.status_code == 429
     assert limited.json["error"]["code"] == "rate_limited"
     assert int(limited.headers["Retry-After"]) > 0
+    from_page = identify(client, app_id, {"id": None}, Origin="https://app.example.com")
+    assert from_page.status_code == 429  # and the widget's page may read it, Retry-After included
+    assert from_page.headers["Access-Control-Allow-Origin"] == "https://app.example.com"
+    assert "Retry-After" in from_page.headers["Access-Control-Expose-Headers"]
 
 
 def test_widget_api_is_rate_limited_per_app(app, client):
