@@ -233,3 +233,17 @@ def test_reply_with_a_nul_character_is_a_form_error(client, app, app_id, login, 
     response = client.post(f"/inbox/{cid}/reply", data={"body": "bad\x00body", "csrf_token": csrf()}, headers=HX)
     assert response.status_code == 422
     assert "<html" not in response.get_data(as_text=True) and "NUL" in response.get_data(as_text=True)
+
+
+def test_contact_page_links_to_conversations_without_inbox_targets(client, app, app_id, login):
+    from sqlalchemy import select
+
+    from promptify.models import Contact
+
+    login("agent")
+    make_conversation(app, app_id, external_id="c1", name="Cora", messages=("First",))
+    with app.app_context():
+        contact_id = db.session.scalar(select(Contact.id).where(Contact.external_id == "c1"))
+    page = client.get(f"/contacts/{contact_id}").get_data(as_text=True)
+    assert "First" in page and 'href="/inbox/' in page
+    assert "#conversation-view" not in page  # that target only exists in the inbox
