@@ -41,6 +41,7 @@ from promptify.identity.keys import (
     public_key_info_from_crypto_key,
     usable_keys,
 )
+from tests.der import bit_string, der_int, seq, tlv
 
 P = 2**255 - 19
 NEVER_PASTE = "Never paste a private key"
@@ -57,26 +58,6 @@ OID_PRIME_FIELD = bytes.fromhex("06072a8648ce3d0101")
 OID_ED25519 = bytes.fromhex("06032b6570")
 DER_NULL = b"\x05\x00"
 
-
-def tlv(tag: int, content: bytes) -> bytes:
-    """One DER element with a minimal (definite) length."""
-    n = len(content)
-    if n < 0x80:
-        return bytes([tag, n]) + content
-    size = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    return bytes([tag, 0x80 | len(size)]) + size + content
-
-
-def seq(*parts: bytes) -> bytes:
-    return tlv(0x30, b"".join(parts))
-
-
-def der_int(value: int) -> bytes:
-    return tlv(0x02, value.to_bytes(value.bit_length() // 8 + 1, "big"))
-
-
-def bit_string(data: bytes) -> bytes:
-    return tlv(0x03, b"\x00" + data)
 
 
 def rsa_spki(n: int, e: int, algorithm: bytes = seq(OID_RSA, DER_NULL)) -> bytes:

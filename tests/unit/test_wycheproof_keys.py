@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from promptify.identity.keys import KeyRejected, ed25519_pub_ok, parse_spki_pem
+from tests.der import bit_string, der_int, seq
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "wycheproof"
 NEVER_PASTE = "Never paste a private key"
@@ -129,25 +130,6 @@ OID_CURVE = {
 OID_ED25519 = bytes.fromhex("06032b6570")
 PRIVATE_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
 
-
-def tlv(tag: int, content: bytes) -> bytes:
-    n = len(content)
-    if n < 0x80:
-        return bytes([tag, n]) + content
-    size = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    return bytes([tag, 0x80 | len(size)]) + size + content
-
-
-def seq(*parts: bytes) -> bytes:
-    return tlv(0x30, b"".join(parts))
-
-
-def der_int(value: int) -> bytes:
-    return tlv(0x02, value.to_bytes(value.bit_length() // 8 + 1, "big"))
-
-
-def bit_string(data: bytes) -> bytes:
-    return tlv(0x03, b"\x00" + data)
 
 
 def jwk_to_spki_pem(jwk: dict[str, str]) -> str | None:
