@@ -27,5 +27,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     register_blueprints(app)
     errors.register_error_handlers(app)
     security.init_app(app)
+    if int(app.config.get("PROXY_HOPS") or 0):
+        # Behind N reverse proxies: trust their X-Forwarded-For/-Proto/-Host, so rate limits see
+        # the visitor's address and HSTS is sent on https.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["PROXY_HOPS"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     cli.register_commands(app)
     return app

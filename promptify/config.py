@@ -21,6 +21,7 @@ DEFAULTS: dict[str, Any] = {
     "JWT_LEEWAY_SECONDS": 30,
     "LAST_SEEN_THROTTLE_SECONDS": 60,
     "SESSION_IDLE_SECONDS": 30 * 86400,
+    "PROXY_HOPS": 0,
     "RATELIMIT_ENABLED": True,  # explicit: Flask-Limiter otherwise inherits the last app's choice
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_HEADERS_ENABLED": True,

@@ -113,3 +113,21 @@ def test_rate_limits_can_be_shared_through_redis(app):
     for worker in (first, second):
         with worker.app_context():
             db.engine.dispose()
+
+
+def test_behind_a_proxy_the_visitor_address_and_https_are_trusted(app):
+    from promptify import create_app
+
+    config = {"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"], "SECRET_KEY": "x",
+              "PROXY_HOPS": 1, "WIDGET_RATE_LIMIT_PER_ADDRESS": "2 per minute"}
+    proxied = create_app(config)
+    client = proxied.test_client()
+    app_id = make_workspace(proxied)
+    one = {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"}
+    other = {"X-Forwarded-For": "198.51.100.9", "X-Forwarded-Proto": "https"}
+    assert [identify(client, app_id, {"id": None}, **one).status_code for _ in range(3)] == [200, 200, 429]
+    assert identify(client, app_id, {"id": None}, **other).status_code == 200  # another visitor
+    assert "max-age" in client.get("/login", headers=other).headers["Strict-Transport-Security"]
+    assert "Strict-Transport-Security" not in app.test_client().get("/login").headers
+    with proxied.app_context():
+        db.engine.dispose()
