@@ -117,7 +117,7 @@ def set_status(conversation_id: int) -> ResponseReturnValue:
     wanted = request.form.get("status")
     if wanted not in ("open", "closed"):
         abort(400)
-    conversations.set_status(selected, wanted, now=clock.now())
+    conversations.set_status(selected, wanted)
     return _after_action(selected)
 
 
@@ -127,7 +127,7 @@ def assign_to_me(conversation_id: int) -> ResponseReturnValue:
     selected = _conversation_or_404(conversation_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    conversations.assign(selected, current_user, now=clock.now())
+    conversations.assign(selected, current_user)
     return _after_action(selected)
 
 

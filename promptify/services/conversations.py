@@ -210,8 +210,8 @@ def agent_reply(conversation: Conversation, operator: Operator, body: str, *, no
     return message
 
 
-def set_status(conversation: Conversation, status: str, *, now: datetime | None = None) -> None:
-    """Close or reopen. `now` is accepted for call-site symmetry; no timestamp is kept for it."""
+def set_status(conversation: Conversation, status: str) -> None:
+    """Close or reopen."""
     if status not in STATUSES:
         raise ValueError(f"status must be one of {STATUSES}, not {status!r}")
     with _transaction():
@@ -219,7 +219,7 @@ def set_status(conversation: Conversation, status: str, *, now: datetime | None 
             conversation.status = status
 
 
-def assign(conversation: Conversation, operator: Operator | None, *, now: datetime | None = None) -> None:
+def assign(conversation: Conversation, operator: Operator | None) -> None:
     """Assign to `operator`, or unassign with None."""
     with _transaction():
         wanted = operator.id if operator is not None else None
