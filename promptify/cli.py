@@ -8,15 +8,13 @@ import sys
 import click
 from flask import Flask
 from flask.cli import AppGroup, FlaskGroup, with_appcontext
-from sqlalchemy import select
-from werkzeug.security import generate_password_hash
 
 from promptify import clock, create_app
-from promptify.extensions import db
 from promptify.identity.keys import KeyRejected
-from promptify.models import Operator, Workspace
+from promptify.models import Workspace
 from promptify.models.operator import ROLES
 from promptify.services import keys as keys_service
+from promptify.services import operators
 from promptify.services import workspaces
 from promptify.services.workspaces import InvalidOrigin
 
@@ -72,17 +70,6 @@ def operator() -> None:
     """Console logins."""
 
 
-def create_or_update_operator(email: str, role: str, password: str) -> Operator:
-    existing = db.session.scalar(select(Operator).where(Operator.email == email.lower()))
-    target = existing or Operator(email=email.lower(), name=email.split("@")[0], created_at=clock.now())
-    target.role = role
-    target.active = True
-    target.password_hash = generate_password_hash(password)
-    db.session.add(target)
-    db.session.commit()
-    return target
-
-
 @operator.command("create")
 @click.argument("email")
 @click.option("--role", type=click.Choice(ROLES), default="agent", show_default=True)
@@ -93,7 +80,7 @@ def operator_create(email: str, role: str) -> None:
     )
     if len(password) < 8:
         raise click.ClickException("the password must have at least 8 characters")
-    create_or_update_operator(email, role, password)
+    operators.set_up_operator(email, role, password, now=clock.now())
     click.echo(email.lower())
 
 

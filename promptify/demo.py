@@ -19,7 +19,7 @@ from promptify import clock
 from promptify.extensions import db
 from promptify.models import Workspace
 from promptify.services import keys as keys_service
-from promptify.services import workspaces
+from promptify.services import operators, workspaces
 
 DEMO_WORKSPACE = "Demo workspace"
 DEMO_ADMIN = "admin@example.com"
@@ -87,11 +87,9 @@ def _demo_key_pair(folder: Path) -> str:
 
 
 def prepare_demo(base_url: str, *, echo: Callable[[str], None]) -> Workspace:
-    from promptify.cli import create_or_update_operator
-
     workspace = demo_workspace()
     password = secrets.token_urlsafe(12)
-    create_or_update_operator(DEMO_ADMIN, "admin", password)
+    operators.set_up_operator(DEMO_ADMIN, "admin", password, now=clock.now())
     folder = Path(current_app.instance_path) / "demo"
     key = keys_service.add_key(workspace, _demo_key_pair(folder), now=clock.now())
     url = f"{base_url}/widget/v1/apps/{workspace.app_id}/identify"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from flask import Blueprint, abort, request
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
@@ -14,6 +16,15 @@ from promptify.services import inbox as inbox_service
 from promptify.services.inbox import Cursor
 
 bp = Blueprint("directory", __name__)
+ModelT = TypeVar("ModelT", Contact, Organization)
+
+
+def _in_workspace_or_404(model: type[ModelT], row_id: int) -> ModelT:
+    """The row of the current workspace, or 404 (rows of other workspaces do not exist here)."""
+    found = db.session.get(model, row_id)
+    if found is None or found.workspace_id != current_workspace().id:  # type: ignore[attr-defined]
+        abort(404)
+    return found
 
 
 @bp.get("/contacts")
@@ -29,9 +40,7 @@ def contacts() -> ResponseReturnValue:
 @bp.get("/contacts/<int:contact_id>")
 @login_required
 def contact(contact_id: int) -> ResponseReturnValue:
-    found = db.session.get(Contact, contact_id)
-    if found is None or found.workspace_id != current_workspace().id:
-        abort(404)
+    found = _in_workspace_or_404(Contact, contact_id)
     panel = inbox_service.contact_panel(found)
     return render_page_or_partial("directory/contact.html", "inbox/_panel.html", panel=panel)
 
@@ -52,8 +61,6 @@ def organizations() -> ResponseReturnValue:
 @bp.get("/organizations/<int:organization_id>")
 @login_required
 def organization(organization_id: int) -> ResponseReturnValue:
-    found = db.session.get(Organization, organization_id)
-    if found is None or found.workspace_id != current_workspace().id:
-        abort(404)
+    found = _in_workspace_or_404(Organization, organization_id)
     members = inbox_service.organization_members(found)
     return render_page_or_partial("directory/organization.html", "directory/organization.html", organization=found, members=members)

@@ -50,6 +50,20 @@ def create_operator(email: str, name: str, role: str, password: str, *, now: dat
     return operator
 
 
+def set_up_operator(email: str, role: str, password: str, *, now: datetime) -> Operator:
+    """CLI and demo: create the operator, or reset an existing one's role, password and access."""
+    normalised = email.strip().lower()
+    operator = db.session.scalar(select(Operator).where(Operator.email == normalised))
+    if operator is None:
+        operator = Operator(email=normalised, name=normalised.split("@")[0], created_at=now)
+        db.session.add(operator)
+    operator.role = role
+    operator.active = True
+    operator.password_hash = generate_password_hash(password)
+    db.session.commit()
+    return operator
+
+
 def _other_active_admins(operator: Operator) -> int:
     return db.session.scalar(
         select(func.count()).select_from(Operator).where(

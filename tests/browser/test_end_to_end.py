@@ -5,15 +5,13 @@ switch shows none of the first user's conversations, and reset() gives a fresh a
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
-from werkzeug.serving import make_server
 
 from promptify.demo_host import create_host_app
-from tests.browser.conftest import screenshot, sign_in
+from tests.browser.conftest import LiveServer, screenshot, sign_in
 from tests.factories import add_key, make_private_key, make_workspace, private_pem
 
 
@@ -25,13 +23,8 @@ def host_url(app, live_url, tmp_path: Path):
     key_file = tmp_path / "demo-private.pem"
     key_file.write_text(private_pem(key))
     host = create_host_app(app_id=app_id, widget_base=live_url, private_key_path=key_file)
-    server = make_server("127.0.0.1", 0, host, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://localhost:{server.server_port}"  # another origin than the console's 127.0.0.1
-    server.shutdown()
-    thread.join(timeout=10)
-    server.server_close()
+    with LiveServer(host) as server:
+        yield server.url.replace("127.0.0.1", "localhost")  # another origin than the console's
 
 
 def test_visitor_agent_and_user_switch_across_origins(app, browser, page, live_url, host_url, login, clock):

@@ -4,20 +4,18 @@ queued calls, anonymous chat, identification, reset, shadow-DOM isolation from h
 from __future__ import annotations
 
 import html
-import threading
 from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from promptify import clock as app_clock
 from promptify.extensions import db
 from promptify.models import Conversation
 from promptify.services import conversations, operators
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import LiveServer, screenshot
 from tests.factories import make_workspace
 
 # Deliberately hostile host CSS: none of it may reach the widget.
@@ -51,16 +49,14 @@ window.early = promptify.setUser({{ id: null }}).then(function (c) {{ return c; 
 
 
 class HostPage:
-    """A second web server (different origin) serving the customer's page."""
+    """The customer's page, served by a second server on another origin (localhost vs 127.0.0.1)."""
 
     def __init__(self) -> None:
         self.html = ""
-        self.server = make_server("127.0.0.1", 0, self._wsgi, threaded=True)
-        self.url = f"http://localhost:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.url = ""
 
     @Request.application
-    def _wsgi(self, request: Request) -> Response:
+    def wsgi(self, request: Request) -> Response:
         if request.path != "/":
             return Response("not found", 404)
         return Response(self.html, mimetype="text/html")
@@ -68,12 +64,10 @@ class HostPage:
 
 @pytest.fixture
 def host_page() -> Iterator[HostPage]:
-    host = HostPage()
-    host.thread.start()
-    yield host
-    host.server.shutdown()
-    host.thread.join(timeout=10)
-    host.server.server_close()
+    page = HostPage()
+    with LiveServer(page.wsgi) as server:
+        page.url = server.url.replace("127.0.0.1", "localhost")
+        yield page
 
 
 @pytest.fixture
