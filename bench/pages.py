@@ -50,16 +50,16 @@ def prepare(
 
     from bench.scenarios import ORIGIN
     from promptify import clock, create_app
-    from promptify.cli import create_or_update_operator
     from promptify.extensions import db
     from promptify.models import Conversation, Workspace
     from promptify.services import keys as keys_service
+    from promptify.services import operators
     from promptify.services import workspaces
 
     password = secrets.token_urlsafe(12)
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
     with app.app_context():
-        operator = create_or_update_operator(OPERATOR, "admin", password)
+        operator = operators.set_up_operator(OPERATOR, "admin", password, now=clock.now())
         workspace = db.session.scalar(select(Workspace).where(Workspace.app_id == app_id))
         _assign(workspace.id, operator.id)
         deep_cursor = _middle_cursor(workspace.id)
