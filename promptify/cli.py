@@ -61,8 +61,10 @@ def workspace_create(name: str, origins: tuple[str, ...]) -> None:
 @click.argument("state", type=click.Choice(["on", "off"]))
 def workspace_require_jwt(app_id: str, state: str) -> None:
     """Require signed identification (on) or allow unsigned setUser calls (off)."""
-    workspaces.set_require_jwt(_workspace_or_exit(app_id), state == "on")
+    ended = workspaces.set_require_jwt(_workspace_or_exit(app_id), state == "on", now=clock.now())
     click.echo(f"signed identification {'required' if state == 'on' else 'optional'}", err=True)
+    if state == "on":
+        click.echo(f"ended {ended} unverified session(s) of identified users", err=True)
 
 
 @click.group(cls=AppGroup)
@@ -120,10 +122,10 @@ def keys_list(app_id: str) -> None:
 def keys_revoke(app_id: str, thumbprint: str) -> None:
     """End a key's validity now."""
     try:
-        keys_service.revoke_key(_workspace_or_exit(app_id), thumbprint, now=clock.now())
+        revocation = keys_service.revoke_key(_workspace_or_exit(app_id), thumbprint, now=clock.now())
     except keys_service.UnknownKey as error:
         raise click.ClickException(str(error)) from None
-    click.echo(f"revoked {thumbprint}", err=True)
+    click.echo(f"revoked {thumbprint}; ended {revocation.sessions_ended} session(s) it verified", err=True)
 
 
 @click.command("demo")
@@ -144,7 +146,8 @@ def demo(host: str, port: int, serve: bool) -> None:
 @click.command("purge")
 @with_appcontext
 def purge() -> None:
-    """Delete expired jti records, stale anonymous contacts without conversations, old failures."""
+    """Delete expired jti records, idle widget sessions, stale anonymous contacts without
+    conversations, old failures."""
     from datetime import timedelta
 
     from flask import current_app
@@ -156,5 +159,9 @@ def purge() -> None:
         now=clock.now(),
         anonymous_after=timedelta(days=int(config["PURGE_ANONYMOUS_AFTER_DAYS"])),
         failures_after=timedelta(days=int(config["PURGE_FAILURES_AFTER_DAYS"])),
+        session_idle=timedelta(seconds=int(config["SESSION_IDLE_SECONDS"])),
     )
-    click.echo(f"jti\t{report.jti}\nanonymous_contacts\t{report.anonymous_contacts}\nfailures\t{report.failures}")
+    click.echo(
+        f"jti\t{report.jti}\nsessions\t{report.sessions}\n"
+        f"anonymous_contacts\t{report.anonymous_contacts}\nfailures\t{report.failures}"
+    )

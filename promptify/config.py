@@ -21,6 +21,7 @@ DEFAULTS: dict[str, Any] = {
     "JWT_LEEWAY_SECONDS": 30,
     "LAST_SEEN_THROTTLE_SECONDS": 60,
     "SESSION_IDLE_SECONDS": 30 * 86400,
+    "VERIFIED_SESSION_SECONDS": 3600,  # a verified session lapses this long after its last signed identify
     "PROXY_HOPS": 0,
     "RATELIMIT_ENABLED": True,  # explicit: Flask-Limiter otherwise inherits the last app's choice
     "RATELIMIT_STORAGE_URI": "memory://",

@@ -17,6 +17,8 @@ from sqlalchemy.engine import Engine
 from promptify.models import Base
 
 db = SQLAlchemy(model_class=Base)
+# Execution option of a transaction that will write: on SQLite it begins with BEGIN IMMEDIATE.
+WRITE_TRANSACTION = "promptify_write"
 migrate = Migrate(directory=str(Path(__file__).parent / "migrations"), render_as_batch=True, compare_type=True)
 csrf = CSRFProtect()
 login_manager = LoginManager()
@@ -38,7 +40,8 @@ def register_extensions(app: Flask) -> None:
 
 
 def _configure_sqlite(engine: Engine) -> None:
-    """WAL, foreign keys and BEGIN IMMEDIATE so concurrent writers queue instead of failing."""
+    """WAL, foreign keys, and BEGIN IMMEDIATE for write transactions only: concurrent writers
+    queue on the write lock instead of failing, while readers never wait (WAL)."""
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
@@ -51,4 +54,5 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):  # type: ignore[no-untyped-def]
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        write = connection.get_execution_options().get(WRITE_TRANSACTION)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")

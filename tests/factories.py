@@ -19,7 +19,7 @@ def make_workspace(app: Flask, *, origins: list[str] | None = None, require_jwt:
     with app.app_context():
         workspace = workspaces.create_workspace("Acme support", origins or [], now=app_clock.now())
         if require_jwt:
-            workspaces.set_require_jwt(workspace, True)
+            workspaces.set_require_jwt(workspace, True, now=app_clock.now())
         return workspace.app_id
 
 

@@ -51,6 +51,13 @@ class KeyRow:
     until: datetime | None
     until_text: str | None  # "14:32 UTC"
     left_text: str | None  # "1 h 12 min left"
+    usage: keys_service.KeyUsage | None = None
+
+
+def _sessions(count: int, kind: str = "") -> str:
+    """`3 sessions`, `1 unverified session`."""
+    noun = "session" if count == 1 else "sessions"
+    return f"{count} {kind + ' ' if kind else ''}{noun}"
 
 
 # --- pages and fragments --------------------------------------------------------------------
@@ -111,12 +118,14 @@ def revoke_key() -> ResponseReturnValue:
         context = {**_keys_context(workspace, now), "revoke_error": error, "revoke_thumbprint": thumbprint}
         return _render(workspace, now, "settings/_key_list.html", 422, **context)
     try:
-        key = keys_service.revoke_key(workspace, thumbprint, now=now)
+        revocation = keys_service.revoke_key(workspace, thumbprint, now=now)
     except keys_service.UnknownKey:
         abort(404)
+    key, ended = revocation.key, revocation.sessions_ended
     notice = (
         f"The {key.key_type} key {key.thumbprint[:12]}… is revoked: "
-        "tokens signed with it are refused from now on."
+        f"tokens signed with it are refused from now on, and the {_sessions(ended)} it verified "
+        f"{'has' if ended == 1 else 'have'} ended."
     )
     if not is_htmx():
         flash(notice, "success")
@@ -134,9 +143,12 @@ def require_jwt() -> ResponseReturnValue:
     form = RequireJwtForm()
     if not form.validate_on_submit():
         abort(400)
-    workspaces.set_require_jwt(workspace, bool(form.require_jwt.data))
+    ended = workspaces.set_require_jwt(workspace, bool(form.require_jwt.data), now=now)
     if workspace.require_jwt:
-        notice = "Signed identification is now required: setUser calls without a valid JWT are refused."
+        notice = (
+            "Signed identification is now required: setUser calls without a valid JWT are refused, "
+            f"and {_sessions(ended, 'unverified')} of identified users ended."
+        )
     else:
         notice = "Signed identification is no longer required: unsigned setUser calls are accepted again."
     if not is_htmx():
@@ -178,6 +190,7 @@ def _key_form_context(form: KeyForm, notice: str | None = None) -> dict[str, Any
 
 
 def _key_rows(workspace: Workspace, now: datetime) -> list[KeyRow]:
+    usage = keys_service.usage(workspace, now=now)
     return [
         KeyRow(
             key=s.key,
@@ -186,6 +199,7 @@ def _key_rows(workspace: Workspace, now: datetime) -> list[KeyRow]:
             until=s.usable_until,
             until_text=countdown.clock_time(s.usable_until, now) if s.usable_until else None,
             left_text=countdown.time_left(s.usable_until, now) if s.usable_until else None,
+            usage=usage.get(s.key.thumbprint),
         )
         for s in keys_service.list_keys(workspace, now=now)
     ]

@@ -14,9 +14,8 @@ from promptify.extensions import limiter
 from promptify.identity.errors import IdentifyError
 from promptify.identity.strict_json import StrictJSONError, loads_strict
 from promptify.models import Contact, WidgetSession
-from promptify.services import conversations, failures
+from promptify.services import conversations, failures, transaction, workspaces
 from promptify.services import identify as identify_service
-from promptify.services import workspaces
 from promptify.services.conversations import PAGE_URL_HEADER
 from promptify.services.sessions import SESSION_HEADER
 
@@ -43,10 +42,16 @@ CORS_HEADERS = {
 
 @bp.before_request
 def _resolve_workspace_and_origin() -> ResponseReturnValue | None:
-    """Find the workspace, enforce allowed origins (§2), and answer CORS preflights."""
+    """Read the body, find the workspace, enforce allowed origins (§2), answer CORS preflights.
+
+    The body is read before the database is touched, so a client that sends its headers and
+    withholds its body holds no transaction; a POST then runs in one write transaction."""
     app_id = (request.view_args or {}).get("app_id")
     if app_id is None:
         return None
+    if request.method == "POST":
+        g.body = _read_body()
+        transaction.begin_write()
     origin = request.headers.get("Origin")
     g.cors_origin = origin  # errors about the app itself are readable by any page
     g.workspace = workspaces.get_workspace(app_id)
@@ -56,8 +61,10 @@ def _resolve_workspace_and_origin() -> ResponseReturnValue | None:
             "origin_not_allowed",
             f"Requests from {origin[:200]} are not allowed; add this origin in Settings › Messenger › Installation.",
         )
-        if request.endpoint == "widget.identify" and request.method == "POST":
-            failures.record(g.workspace, error, origin=origin, now=clock.now())
+        if request.endpoint == "widget.identify":
+            # A browser never sends the POST after a refused preflight: record the preflight,
+            # or an admin with a wrong origin list would see an empty failure log.
+            failures.record(g.workspace, error, origin=origin, now=clock.now(), session_token=_session_token())
         raise error
     if request.method == "OPTIONS":
         return Response(status=204)
@@ -86,16 +93,24 @@ def _allowed_origin() -> str | None:
     return origin if workspaces.origin_allowed(workspace, origin) else None
 
 
+def _read_body() -> bytes | IdentifyError:
+    """The raw body (at most 64 KiB), or the 413 to answer once the workspace is known."""
+    try:
+        raw = request.get_data(cache=False)
+    except RequestEntityTooLarge:
+        return IdentifyError("payload_too_large", "The request body is larger than 64 KiB.")
+    if request.content_length is None and len(raw) > (current_app.config["MAX_CONTENT_LENGTH"] or len(raw)):
+        return IdentifyError("payload_too_large", "The request body is larger than 64 KiB.")
+    return raw
+
+
 def read_json_object() -> dict[str, Any]:
     """The body as a JSON object, or the §2.2 error for 413 / 415 / invalid_json."""
     if request.mimetype != "application/json":
         raise IdentifyError("unsupported_media_type", "Send the body as application/json.")
-    try:
-        raw = request.get_data(cache=False)
-    except RequestEntityTooLarge:
-        raise IdentifyError("payload_too_large", "The request body is larger than 64 KiB.") from None
-    if request.content_length is None and len(raw) > (current_app.config["MAX_CONTENT_LENGTH"] or len(raw)):
-        raise IdentifyError("payload_too_large", "The request body is larger than 64 KiB.")
+    raw = g.body if "body" in g else _read_body()
+    if isinstance(raw, IdentifyError):
+        raise raw
     try:
         body = loads_strict(raw)
     except StrictJSONError as error:
@@ -112,15 +127,17 @@ def identify(app_id: str) -> ResponseReturnValue:
         result = identify_service.identify(
             g.workspace,
             read_json_object(),
-            session_token=request.headers.get(SESSION_HEADER),
+            session_token=_session_token(),
             user_agent=request.headers.get("User-Agent"),
             now=now,
             page_url=_page_url(),
         )
     except IdentifyError as error:
-        failures.record(g.workspace, error, origin=request.headers.get("Origin"), now=now)
+        failures.record(
+            g.workspace, error, origin=request.headers.get("Origin"), now=now, session_token=_session_token()
+        )
         raise
-    return jsonify(session=result.session_token, contact=result.contact)
+    return jsonify(session=result.session_token, contact=result.contact, verifiedUntil=result.verified_until)
 
 
 # --- §2.3 conversations ------------------------------------------------------------------
@@ -130,8 +147,12 @@ def _page_url() -> str | None:
     return conversations.clean_page_url(request.headers.get(PAGE_URL_HEADER))
 
 
+def _session_token() -> str | None:
+    return request.headers.get(SESSION_HEADER)
+
+
 def _session_contact() -> tuple[WidgetSession, Contact]:
-    return conversations.session_contact(g.workspace, request.headers.get(SESSION_HEADER), now=clock.now())
+    return conversations.session_contact(g.workspace, _session_token(), now=clock.now())
 
 
 @bp.get("/apps/<app_id>/conversations")
@@ -143,10 +164,9 @@ def list_conversations(app_id: str) -> ResponseReturnValue:
 
 @bp.post("/apps/<app_id>/conversations")
 def start_conversation(app_id: str) -> ResponseReturnValue:
-    session, contact = _session_contact()
     body = conversations.body_from(read_json_object())
     conversation, message = conversations.start(
-        g.workspace, contact, session, body, now=clock.now(), page_url=_page_url()
+        g.workspace, _session_token(), body, now=clock.now(), page_url=_page_url()
     )
     return jsonify(
         conversation=conversations.conversation_json(conversation),
@@ -165,11 +185,9 @@ def list_messages(app_id: str, conversation_id: int) -> ResponseReturnValue:
 
 @bp.post("/apps/<app_id>/conversations/<int:conversation_id>/messages")
 def post_message(app_id: str, conversation_id: int) -> ResponseReturnValue:
-    session, contact = _session_contact()
-    conversation = conversations.get_for_contact(contact, conversation_id)
     body = conversations.body_from(read_json_object())
-    message = conversations.post_contact_message(
-        conversation, session, body, now=clock.now(), page_url=_page_url()
+    conversation, message = conversations.post_contact_message(
+        g.workspace, _session_token(), conversation_id, body, now=clock.now(), page_url=_page_url()
     )
     return jsonify(message=conversations.messages_json(conversation, [message])[0]), 201
 

@@ -16,6 +16,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "jwt_replayed": 401,
     "jwt_invalid_claims": 401,
     "session_required": 401,
+    "session_expired": 401,
     "jwt_required": 403,
     "verified_contact_requires_jwt": 403,
     "origin_not_allowed": 403,

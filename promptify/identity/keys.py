@@ -342,6 +342,7 @@ class StoredKey:
     created_at: datetime
     retired_at: datetime | None
     revoked_at: datetime | None
+    last_verified_at: datetime | None = None
 
 
 def grace_deadline(key: StoredKey, grace: timedelta) -> datetime | None:

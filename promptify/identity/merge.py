@@ -18,14 +18,18 @@ class Profile:
     name: str | None = None
     avatar_url: str | None = None
     attrs: dict[str, Any] = field(default_factory=dict)
+    email_verified: bool = False  # the email came from a signed token, not typed or unsigned
 
 
-def apply_payload(stored: Profile, payload: UserPayload) -> Profile:
+def apply_payload(stored: Profile, payload: UserPayload, *, signed: bool = False) -> Profile:
     """Present fields overwrite (null clears), absent ones stay; attrs merge with null-deletes.
+    An email the payload sets is proven only when the payload is a signed token's claims.
 
     Raises too_many_attrs when more than 50 attrs would be stored after the merge.
     """
     updated = replace(stored, **payload.profile)
+    if "email" in payload.profile:
+        updated = replace(updated, email_verified=signed and payload.profile["email"] is not None)
     if payload.attrs is not None:
         merged = merge_attrs(stored.attrs, payload.attrs)
         check_attr_count(merged, "attrs")
@@ -52,4 +56,5 @@ def fill_from_anonymous(identified: Profile, anonymous: Profile, payload: UserPa
             break
         if key not in attrs and key not in deleted:
             attrs[key] = anonymous.attrs[key]
-    return replace(identified, **filled, attrs=attrs)
+    proven = identified.email_verified and "email" not in filled
+    return replace(identified, **filled, attrs=attrs, email_verified=proven)

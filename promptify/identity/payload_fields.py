@@ -1,4 +1,4 @@
-"""The value rules of the identify payload's fields (PRODUCT.md §2.1): ids, profile, attrs.
+"""The value rules of the identify payload's fields (docs/widget-api.md, identify): ids, profile, attrs.
 
 Each parser takes one JSON value and the JSON path to report, and returns the value to store or
 raises `IdentifyError("invalid_field" | "too_many_attrs", ..., field=<path>)`. Pure: stdlib and
@@ -12,12 +12,21 @@ import re
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
+import email_validator
 from email_validator import EmailNotValidError, validate_email
 
 from .errors import IdentifyError
 from .payload_messages import describe, short
 
 AttrValue = str | int | float | bool
+
+# Special-use domains that staging setups use (RFC 6761: `.test`, `.local`, `.localhost`) are
+# valid addresses here, since no deliverability is checked. email-validator documents its
+# module-level list as the place to allow them; `.invalid`, `.onion` and `.arpa` stay refused.
+STAGING_DOMAINS = ("test", "local", "localhost")
+email_validator.SPECIAL_USE_DOMAIN_NAMES[:] = [
+    name for name in email_validator.SPECIAL_USE_DOMAIN_NAMES if name not in STAGING_DOMAINS
+]
 
 MAX_ATTRS = 50
 MAX_ID_LENGTH = 255

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from promptify.models import Base, JSONDocument, UTCDateTime
@@ -18,12 +18,15 @@ class Contact(Base):
     __table_args__ = (
         UniqueConstraint("workspace_id", "external_id"),
         Index(None, "workspace_id", "last_seen_at"),
+        Index("ix_contact_workspace_id_email", "workspace_id", "email"),  # email claims (§2.4)
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
     external_id: Mapped[str | None] = mapped_column(String(255))
     email: Mapped[str | None] = mapped_column(String(320))
+    # True while the stored email came from a signed token; a typed one is only a claim (§2.4)
+    email_verified: Mapped[bool] = mapped_column(default=False, server_default=false())
     name: Mapped[str | None] = mapped_column(String(255))
     avatar_url: Mapped[str | None] = mapped_column(String(2048))
     attrs: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict)
@@ -50,6 +53,8 @@ class Organization(Base):
     external_id: Mapped[str] = mapped_column(String(255))
     name: Mapped[str] = mapped_column(String(255))
     attrs: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict)
+    # a signed token asserted its name or attrs: from then on only signed identifies change them
+    verified: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -66,15 +71,26 @@ class Membership(Base):
 
 
 class WidgetSession(Base):
-    """An opaque widget session; only the SHA-256 of its token is stored (§1)."""
+    """An opaque widget session; only the SHA-256 of its token is stored (§1).
+
+    A verified session records the key that verified it, when, and until when that proof holds
+    (docs: trust lifecycle). `ended_at` is set when a cascade ends it (key revoked, contact
+    verified, signed identification required): such a session answers `session_expired`.
+    """
 
     __tablename__ = "widget_session"
-    __table_args__ = (Index(None, "contact_id"),)
+    __table_args__ = (
+        Index(None, "contact_id"),
+        Index("ix_widget_session_workspace_id_verified_key", "workspace_id", "verified_key"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
     contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id", ondelete="CASCADE"))
-    verified: Mapped[bool] = mapped_column(default=False)
+    verified_key: Mapped[str | None] = mapped_column(String(64))  # RFC 7638 thumbprint
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    verified_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_used_at: Mapped[datetime] = mapped_column(UTCDateTime)

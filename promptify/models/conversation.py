@@ -38,4 +38,5 @@ class Message(Base):
     operator_id: Mapped[int | None] = mapped_column(ForeignKey("operator.id", ondelete="SET NULL"))
     body: Mapped[str] = mapped_column(Text)
     verified: Mapped[bool] = mapped_column(default=False)
+    verified_key: Mapped[str | None] = mapped_column(String(64))  # thumbprint behind `verified`
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

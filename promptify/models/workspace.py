@@ -52,6 +52,8 @@ class SigningKey(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # when it last verified a token (throttled like a contact's last_seen)
+    last_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class UsedJti(Base):
@@ -70,10 +72,12 @@ class IdentifyFailure(Base):
     """One refused identify call, for the admin's failure log. Never holds a signature."""
 
     __tablename__ = "identify_failure"
-    __table_args__ = (Index(None, "workspace_id", "created_at"),)
+    __table_args__ = (Index(None, "workspace_id", "created_at"), Index(None, "contact_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    # the contact of the session the refused call carried, so the side panel can show it
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     code: Mapped[str] = mapped_column(String(64))
     message: Mapped[str] = mapped_column(Text)

@@ -29,19 +29,23 @@ def new_contact(workspace_id: int, external_id: str | None, *, now: datetime) ->
     return contact
 
 
-def find_by_external_id(workspace_id: int, external_id: str) -> Contact | None:
-    return db.session.scalar(
-        select(Contact).where(Contact.workspace_id == workspace_id, Contact.external_id == external_id)
-    )
+def find_by_external_id(workspace_id: int, external_id: str, *, lock: bool = False) -> Contact | None:
+    """`lock` re-reads the row and locks it (PostgreSQL `FOR UPDATE`) for a read-merge-write."""
+    query = select(Contact).where(Contact.workspace_id == workspace_id, Contact.external_id == external_id)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return db.session.scalar(query)
 
 
-def profile_of(contact: Contact) -> Profile:
-    return Profile(contact.email, contact.name, contact.avatar_url, dict(contact.attrs or {}))
+def profile_of(contact: Contact | None) -> Profile:
+    if contact is None:
+        return Profile()
+    return Profile(contact.email, contact.name, contact.avatar_url, dict(contact.attrs or {}), contact.email_verified)
 
 
 def save_profile(contact: Contact, profile: Profile) -> None:
     """Assign only what differs, so an unchanged identify issues no UPDATE."""
-    for name in ("email", "name", "avatar_url"):
+    for name in ("email", "name", "avatar_url", "email_verified"):
         if getattr(contact, name) != getattr(profile, name):
             setattr(contact, name, getattr(profile, name))
     if (contact.attrs or {}) != profile.attrs:
@@ -49,15 +53,18 @@ def save_profile(contact: Contact, profile: Profile) -> None:
 
 
 def sync_organizations(
-    workspace_id: int, contact: Contact, organizations: Sequence[OrganizationInput], *, now: datetime
+    workspace_id: int,
+    contact: Contact,
+    organizations: Sequence[OrganizationInput],
+    *,
+    current: Sequence[Organization],
+    signed: bool,
+    now: datetime,
 ) -> list[Organization]:
     """§2.1: the list is complete. Upsert each organization (attrs merge), then make the contact's
     memberships exactly this set; organizations left behind keep existing. Returns the contact's
-    organizations. An unchanged list (the common page load) costs one query and writes nothing."""
-    current = organizations_of(contact.id)
-    if _already_applied(current, organizations):
-        return current
-    wanted = _upsert_organizations(workspace_id, organizations, now=now)
+    organizations; `current` are its organizations as loaded (`organizations_of`)."""
+    wanted = _upsert_organizations(workspace_id, organizations, signed=signed, now=now)
     current_ids = {o.id for o in current}
     wanted_ids = {o.id for o in wanted}
     stale = current_ids - wanted_ids
@@ -73,44 +80,60 @@ def sync_organizations(
     return sorted(wanted, key=lambda o: (o.name, o.external_id))
 
 
-def _already_applied(current: Sequence[Organization], organizations: Sequence[OrganizationInput]) -> bool:
-    """True when the memberships are exactly this list and merging it would change no organization."""
+def organizations_applied(
+    current: Sequence[Organization], organizations: Sequence[OrganizationInput], *, signed: bool
+) -> bool:
+    """True when the memberships are exactly this list and applying it would change no
+    organization (the common page load: nothing to write, nothing to lock)."""
     by_id = {o.external_id: o for o in current}
     if set(by_id) != {given.external_id for given in organizations}:
         return False
-    return all(
-        by_id[given.external_id].name == given.name
-        and merge_attrs(by_id[given.external_id].attrs or {}, given.attrs) == (by_id[given.external_id].attrs or {})
-        for given in organizations
-    )
+    for given in organizations:
+        stored = by_id[given.external_id]
+        if stored.verified and not signed:
+            continue  # an unsigned call's name and attrs are ignored for a verified organization
+        if signed and not stored.verified:
+            return False
+        if stored.name != given.name or merge_attrs(stored.attrs or {}, given.attrs) != (stored.attrs or {}):
+            return False
+    return True
 
 
 def _upsert_organizations(
-    workspace_id: int, organizations: Sequence[OrganizationInput], *, now: datetime
+    workspace_id: int, organizations: Sequence[OrganizationInput], *, signed: bool, now: datetime
 ) -> list[Organization]:
+    """Create or update each organization. Existing rows are re-read and locked in one order
+    (external id), so concurrent identifies of members of one organization keep every merge."""
     ids = [o.external_id for o in organizations]
     existing = {
         o.external_id: o
         for o in db.session.scalars(
-            select(Organization).where(
-                Organization.workspace_id == workspace_id, Organization.external_id.in_(ids)
-            )
+            select(Organization)
+            .where(Organization.workspace_id == workspace_id, Organization.external_id.in_(ids))
+            .order_by(Organization.external_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
         )
     } if ids else {}
-    for position, given in enumerate(organizations):
+    for given in organizations:
         organization = existing.get(given.external_id)
         if organization is None:
             organization = Organization(
-                workspace_id=workspace_id, external_id=given.external_id, name=given.name, attrs={}, created_at=now
+                workspace_id=workspace_id, external_id=given.external_id, name=given.name, attrs={},
+                verified=False, created_at=now,
             )
             db.session.add(organization)
             existing[given.external_id] = organization
+        elif organization.verified and not signed:
+            continue  # docs/security.md: only signed identifies change a verified organization
         merged = merge_attrs(organization.attrs or {}, given.attrs)
-        check_attr_count(merged, f"organizations[{getattr(given, 'index', position)}].attrs")
+        check_attr_count(merged, f"organizations[{given.index}].attrs")
         if organization.name != given.name:
             organization.name = given.name
         if (organization.attrs or {}) != merged:
             organization.attrs = merged
+        if signed and not organization.verified:
+            organization.verified = True
     db.session.flush()
     return [existing[i] for i in ids]
 

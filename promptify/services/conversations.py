@@ -1,24 +1,25 @@
 """§2.3 conversations: the widget's side (scoped to the session's contact) and the agent's replies.
 
-Every write owns one transaction: it commits at the end or rolls back on any exception. Reads
-never write, except `session_contact`, which keeps the session alive (throttled, like identify).
+Every write owns one transaction (`transaction.write()`): it commits at the end or rolls back on
+any exception. Reads never write, except `session_contact`, which keeps the session alive
+(throttled, like identify).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from promptify.extensions import db
 from promptify.identity.errors import IdentifyError
 from promptify.models import Contact, Conversation, Message, Operator, WidgetSession, Workspace
-from promptify.services.sessions import SESSION_HEADER, find_session
+from promptify.services import transaction
+from promptify.services.policy import seconds
+from promptify.services.sessions import SESSION_HEADER, FoundSession, find_session
 
 PAGE_URL_HEADER = "X-Promptify-Page-Url"
 MAX_BODY = 10_000
@@ -30,42 +31,42 @@ MAX_ID = 2**31 - 1  # Conversation/Message ids are 32-bit; larger ids cannot exi
 STATUSES = ("open", "closed")
 
 
-@contextmanager
-def _transaction() -> Iterator[None]:
-    try:
-        yield
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
-
-
 # --- session and input checks ------------------------------------------------------------
 
 
-def session_contact(
-    workspace: Workspace, token: str | None, *, now: datetime
-) -> tuple[WidgetSession, Contact]:
-    """The live session for `token` and its contact, or `401 session_required` when there is no
-    session, or it is unknown, expired (then deleted) or of another workspace."""
-    idle = timedelta(seconds=int(current_app.config["SESSION_IDLE_SECONDS"]))
-    throttle = timedelta(seconds=int(current_app.config["LAST_SEEN_THROTTLE_SECONDS"]))
-    with _transaction():
-        found = find_session(workspace.id, token, now=now, idle=idle)
-        session, contact = found if found is not None else (None, None)
-        if session is not None and contact is not None:
-            # a visitor chatting for a month keeps their session; at most one write a minute
-            if now - session.last_used_at >= throttle:
-                session.last_used_at = now
-            if now - contact.last_seen_at >= throttle:
-                contact.last_seen_at = now
-    if session is None or contact is None:
+def _live_session(workspace: Workspace, token: str | None, *, now: datetime, lock: bool) -> FoundSession:
+    """The live session for `token`, or `401 session_required` (none, unknown, idle too long, of
+    another workspace, or deleted by a merge) / `401 session_expired` (lapsed or ended, §2.4)."""
+    found = find_session(workspace, token, now=now, lock=lock)
+    if found is None:
         raise IdentifyError(
             "session_required",
             f"Send the session returned by identify in the {SESSION_HEADER} header; "
             "call setUser() (or reset() for an anonymous visitor) first.",
         )
-    return session, contact
+    if not found.live:
+        raise IdentifyError(
+            "session_expired",
+            "This session's identification has lapsed or was ended (signing key revoked, user "
+            "verified elsewhere, or signed identification now required); call setUser({jwt}) "
+            "with a fresh token, or register promptify.setTokenProvider() to do it automatically.",
+        )
+    return found
+
+
+def session_contact(workspace: Workspace, token: str | None, *, now: datetime) -> tuple[WidgetSession, Contact]:
+    """For reads: the live session and its contact. A visitor chatting for a month keeps their
+    session: its last use is recorded at most once a minute, in a short write of its own."""
+    found = _live_session(workspace, token, now=now, lock=False)
+    throttle = seconds("LAST_SEEN_THROTTLE_SECONDS")
+    if now - found.session.last_used_at >= throttle or now - found.contact.last_seen_at >= throttle:
+        session_id, contact_id = found.session.id, found.contact.id
+        with transaction.write():
+            db.session.execute(
+                update(WidgetSession).where(WidgetSession.id == session_id).values(last_used_at=now)
+            )
+            db.session.execute(update(Contact).where(Contact.id == contact_id).values(last_seen_at=now))
+    return found.session, found.contact
 
 
 def body_from(document: dict[str, Any]) -> str:
@@ -156,57 +157,51 @@ def messages_after(conversation: Conversation, after_id: int | None = None) -> l
 
 
 def start(
+    workspace: Workspace, token: str | None, body: str, *, now: datetime, page_url: str | None = None
+) -> tuple[Conversation, Message]:
+    """A new open conversation with its first message, from the session's contact. The session
+    is re-read and its contact locked inside the write, so this either lands before a merge of
+    an anonymous visitor (and moves over with it) or finds the session gone (§2.4)."""
+    check_body(body)
+    with transaction.write():
+        found = _live_session(workspace, token, now=now, lock=True)
+        conversation = Conversation(
+            workspace_id=workspace.id, contact_id=found.contact.id, status="open", preview="",
+            created_at=now, last_message_at=now,
+        )
+        db.session.add(conversation)
+        db.session.flush()
+        message = _add_contact_message(conversation, found.session, body, now=now)
+        record_page_url(found.contact, page_url)
+    return conversation, message
+
+
+def post_contact_message(
     workspace: Workspace,
-    contact: Contact,
-    session: WidgetSession,
+    token: str | None,
+    conversation_id: int,
     body: str,
     *,
     now: datetime,
     page_url: str | None = None,
 ) -> tuple[Conversation, Message]:
-    """A new open conversation with its first message, from the session's contact."""
-    check_body(body)
-    if contact.workspace_id != workspace.id or session.contact_id != contact.id:
-        raise IdentifyError("not_found", "No such visitor in this workspace.")
-    with _transaction():
-        conversation = Conversation(
-            workspace_id=workspace.id, contact_id=contact.id, status="open", preview="",
-            created_at=now, last_message_at=now,
-        )
-        db.session.add(conversation)
-        db.session.flush()
-        message = _add_message(conversation, "contact", body, verified=session.verified, now=now)
-        record_page_url(contact, page_url)
-    return conversation, message
-
-
-def post_contact_message(
-    conversation: Conversation,
-    session: WidgetSession,
-    body: str,
-    *,
-    now: datetime,
-    page_url: str | None = None,
-) -> Message:
     """The contact writes again; a closed conversation reopens, as the visitor expects an answer."""
     check_body(body)
-    if session.contact_id != conversation.contact_id:
-        raise IdentifyError("not_found", "No such conversation for this visitor.")
-    with _transaction():
-        message = _add_message(conversation, "contact", body, verified=session.verified, now=now)
+    with transaction.write():
+        found = _live_session(workspace, token, now=now, lock=True)
+        conversation = get_for_contact(found.contact, conversation_id)
+        message = _add_contact_message(conversation, found.session, body, now=now)
         if conversation.status != "open":
             conversation.status = "open"
-        contact = db.session.get(Contact, conversation.contact_id)
-        if contact is not None:
-            record_page_url(contact, page_url)
-    return message
+        record_page_url(found.contact, page_url)
+    return conversation, message
 
 
 def agent_reply(conversation: Conversation, operator: Operator, body: str, *, now: datetime) -> Message:
     """An operator's reply (never "verified": that flag is about the visitor's session)."""
     check_body(body)
-    with _transaction():
-        message = _add_message(conversation, "agent", body, verified=False, now=now, operator_id=operator.id)
+    with transaction.write():
+        message = _add_message(conversation, "agent", body, now=now, operator_id=operator.id)
     return message
 
 
@@ -214,17 +209,23 @@ def set_status(conversation: Conversation, status: str) -> None:
     """Close or reopen."""
     if status not in STATUSES:
         raise ValueError(f"status must be one of {STATUSES}, not {status!r}")
-    with _transaction():
+    with transaction.write():
         if conversation.status != status:
             conversation.status = status
 
 
 def assign(conversation: Conversation, operator: Operator | None) -> None:
     """Assign to `operator`, or unassign with None."""
-    with _transaction():
+    with transaction.write():
         wanted = operator.id if operator is not None else None
         if conversation.assignee_id != wanted:
             conversation.assignee_id = wanted
+
+
+def _add_contact_message(conversation: Conversation, session: WidgetSession, body: str, *, now: datetime) -> Message:
+    """The message records whether its session was verified, and by which key (§2.4 provenance)."""
+    verified_key = session.verified_key if session.verified_until is not None else None
+    return _add_message(conversation, "contact", body, now=now, verified_key=verified_key)
 
 
 def _add_message(
@@ -232,13 +233,13 @@ def _add_message(
     author: str,
     body: str,
     *,
-    verified: bool,
     now: datetime,
     operator_id: int | None = None,
+    verified_key: str | None = None,
 ) -> Message:
     message = Message(
         conversation_id=conversation.id, author=author, operator_id=operator_id, body=body,
-        verified=verified, created_at=now,
+        verified=verified_key is not None, verified_key=verified_key, created_at=now,
     )
     db.session.add(message)
     conversation.preview = body[:PREVIEW_LENGTH]

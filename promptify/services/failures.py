@@ -12,7 +12,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from promptify.extensions import db
 from promptify.identity.errors import IdentifyError
-from promptify.models import IdentifyFailure, Workspace
+from promptify.models import IdentifyFailure, WidgetSession, Workspace
+from promptify.services import transaction
+from promptify.services.sessions import MAX_TOKEN_LENGTH, token_hash
 
 log = logging.getLogger(__name__)
 
@@ -22,38 +24,87 @@ def _text(value: object, limit: int) -> str:
     return str(value)[:limit].replace("\x00", "\ufffd")
 
 
+MAX_MEMBERS = 50
+MAX_STRING = 500
+MAX_DEPTH = 4
+
+
 def _bounded(document: dict[str, Any] | None) -> dict[str, Any] | None:
-    """Keep at most 50 members of at most 500 characters each, so the log cannot be flooded."""
+    """The refused token's header or claims as the JSON they were (nested objects and arrays
+    stay JSON), bounded so the log cannot be flooded: at most 50 members per level, strings of
+    at most 500 characters, 4 levels deep."""
     if document is None:
         return None
-    kept: dict[str, Any] = {}
-    for key, value in list(document.items())[:50]:
-        plain = value is None or isinstance(value, (bool, int)) or (isinstance(value, float) and value == value and abs(value) != float("inf"))
-        kept[_text(key, 100)] = value if plain and not (isinstance(value, int) and abs(value) > 2**53) else _text(value, 500)
-    return kept
+    return _json_value(document, MAX_DEPTH)  # type: ignore[return-value]
 
 
-def record(workspace: Workspace, error: IdentifyError, *, origin: str | None, now: datetime) -> None:
-    """Store the failure in its own transaction (the identify's own was rolled back)."""
+def _json_value(value: Any, depth: int) -> Any:
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value if abs(value) <= 2**53 else _text(value, MAX_STRING)
+    if isinstance(value, float):
+        return value if value == value and abs(value) != float("inf") else _text(value, MAX_STRING)
+    if isinstance(value, str):
+        return _text(value, MAX_STRING)
+    if depth <= 0:
+        return "…"
+    if isinstance(value, dict):
+        return {_text(k, 100): _json_value(v, depth - 1) for k, v in list(value.items())[:MAX_MEMBERS]}
+    if isinstance(value, (list, tuple)):
+        return [_json_value(v, depth - 1) for v in list(value)[:MAX_MEMBERS]]
+    return _text(value, MAX_STRING)
+
+
+def record(
+    workspace: Workspace,
+    error: IdentifyError,
+    *,
+    origin: str | None,
+    now: datetime,
+    session_token: str | None = None,
+) -> None:
+    """Store the failure in its own transaction (the identify's own was rolled back), with the
+    contact of the session the call carried, so the agent sees the refusal in the side panel."""
     workspace_id = workspace.id
     db.session.rollback()
     try:
-        db.session.add(
-            IdentifyFailure(
-                workspace_id=workspace_id,
-                created_at=now,
-                code=error.code,
-                message=_text(error.message, 2000),
-                field=_text(error.field, 512) if error.field else None,
-                origin=_text(origin, 255) if origin else None,
-                token_header=_bounded(error.token_header),
-                token_claims=_bounded(error.token_claims),
+        with transaction.write():
+            db.session.add(
+                IdentifyFailure(
+                    workspace_id=workspace_id,
+                    contact_id=_contact_of(workspace_id, session_token),
+                    created_at=now,
+                    code=error.code,
+                    message=_text(error.message, 2000),
+                    field=_text(error.field, 512) if error.field else None,
+                    origin=_text(origin, 255) if origin else None,
+                    token_header=_bounded(error.token_header),
+                    token_claims=_bounded(error.token_claims),
+                )
             )
-        )
-        db.session.commit()
     except SQLAlchemyError:
-        db.session.rollback()
         log.warning("could not record identify failure %s for workspace %s", error.code, workspace_id)
+
+
+def _contact_of(workspace_id: int, session_token: str | None) -> int | None:
+    if not session_token or len(session_token) > MAX_TOKEN_LENGTH:
+        return None
+    return db.session.scalar(
+        select(WidgetSession.contact_id).where(
+            WidgetSession.token_hash == token_hash(session_token), WidgetSession.workspace_id == workspace_id
+        )
+    )
+
+
+def latest_for_contact(contact_id: int) -> IdentifyFailure | None:
+    """The most recent refused identification carrying this visitor's session (side panel)."""
+    return db.session.scalar(
+        select(IdentifyFailure)
+        .where(IdentifyFailure.contact_id == contact_id)
+        .order_by(IdentifyFailure.id.desc())
+        .limit(1)
+    )
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ from datetime import datetime
 from sqlalchemy import Select, and_, exists, func, or_, select
 
 from promptify.extensions import db
-from promptify.models import Contact, Conversation, Membership, Message, Operator, Organization
+from promptify.models import Contact, Conversation, IdentifyFailure, Membership, Message, Operator, Organization
+from promptify.services import failures
 
 PAGE_SIZE = 25
 FILTERS = ("open", "closed", "mine", "all")
@@ -131,6 +132,9 @@ class ContactPanel:
     contact: Contact
     organizations: list[Organization]
     other_conversations: list[Conversation]
+    # the external id of the verified contact this contact's unproven email belongs to (§2.4)
+    email_claim_of: str | None = None
+    latest_failure: IdentifyFailure | None = None  # the last refused identification on its session
 
 
 def contact_panel(contact: Contact, *, exclude_conversation_id: int | None = None) -> ContactPanel:
@@ -146,7 +150,28 @@ def contact_panel(contact: Contact, *, exclude_conversation_id: int | None = Non
     if exclude_conversation_id is not None:
         others = others.where(Conversation.id != exclude_conversation_id)
     other_conversations = list(db.session.scalars(others.order_by(Conversation.last_message_at.desc()).limit(10)))
-    return ContactPanel(contact, organizations, other_conversations)
+    return ContactPanel(
+        contact, organizations, other_conversations, email_claim_of(contact), failures.latest_for_contact(contact.id)
+    )
+
+
+def email_claim_of(contact: Contact) -> str | None:
+    """When this contact's email was typed or sent unsigned and a verified contact of the
+    workspace has it, that contact's external id: the panel shows the email as a claim. Nothing
+    is ever merged or linked by email."""
+    if contact.email is None or contact.email_verified:
+        return None
+    return db.session.scalar(
+        select(Contact.external_id)
+        .where(
+            Contact.workspace_id == contact.workspace_id,
+            Contact.email == contact.email,
+            Contact.verified.is_(True),
+            Contact.id != contact.id,
+        )
+        .order_by(Contact.email_verified.desc(), Contact.id)
+        .limit(1)
+    )
 
 
 # --- directories ---------------------------------------------------------------------------

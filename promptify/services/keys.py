@@ -6,12 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from promptify.extensions import db
 from promptify.identity import keys as key_rules
 from promptify.identity.keys import StoredKey
-from promptify.models import SigningKey, Workspace
+from promptify.models import SigningKey, WidgetSession, Workspace
+from promptify.services import sessions, transaction
 
 
 class UnknownKey(LookupError):
@@ -38,6 +39,7 @@ def stored(key: SigningKey) -> StoredKey:
         created_at=key.created_at,
         retired_at=key.retired_at,
         revoked_at=key.revoked_at,
+        last_verified_at=key.last_verified_at,
     )
 
 
@@ -60,6 +62,11 @@ def add_key(workspace: Workspace, pem_text: str, *, now: datetime) -> SigningKey
     Raises KeyRejected with the admin-facing message.
     """
     info = key_rules.parse_spki_pem(pem_text)
+    with transaction.write():
+        return _make_current(workspace, info, now=now)
+
+
+def _make_current(workspace: Workspace, info: key_rules.PublicKeyInfo, *, now: datetime) -> SigningKey:
     keys = _keys_of(workspace)
     same = next((k for k in keys if k.thumbprint == info.thumbprint), None)
     if same is not None and same.retired_at is None and same.revoked_at is None:
@@ -81,21 +88,29 @@ def add_key(workspace: Workspace, pem_text: str, *, now: datetime) -> SigningKey
     else:
         same.retired_at = None
         same.revoked_at = None
-    db.session.commit()
     return same
 
 
-def revoke_key(workspace: Workspace, thumbprint: str, *, now: datetime) -> SigningKey:
-    """End a key's validity at once (a retired key's grace, or a leaked current key)."""
-    key = next((k for k in _keys_of(workspace) if k.thumbprint == thumbprint), None)
-    if key is None:
-        raise UnknownKey(f"no key with thumbprint {thumbprint[:80]!r} in this workspace")
-    if key.revoked_at is None:
-        key.revoked_at = now
-        if key.retired_at is None:
-            key.retired_at = now
-    db.session.commit()
-    return key
+@dataclass(frozen=True)
+class Revocation:
+    key: SigningKey
+    sessions_ended: int
+
+
+def revoke_key(workspace: Workspace, thumbprint: str, *, now: datetime) -> Revocation:
+    """End a key's validity at once (a retired key's grace, or a leaked current key), and with
+    it every session whose current verification came from it (docs/security.md)."""
+    with transaction.write():
+        key = next((k for k in _keys_of(workspace) if k.thumbprint == thumbprint), None)
+        if key is None:
+            raise UnknownKey(f"no key with thumbprint {thumbprint[:80]!r} in this workspace")
+        if key.revoked_at is None:
+            key.revoked_at = now
+            if key.retired_at is None:
+                key.retired_at = now
+            db.session.flush()  # the key row is locked before any session, as identify does
+        ended = sessions.end_sessions_verified_by(workspace.id, key.thumbprint, now=now)
+    return Revocation(key, ended)
 
 
 def list_keys(workspace: Workspace, *, now: datetime) -> list[KeyStatus]:
@@ -113,3 +128,28 @@ def list_keys(workspace: Workspace, *, now: datetime) -> list[KeyStatus]:
             status, until = "expired", None
         result.append(KeyStatus(key, status, until))
     return result
+
+
+@dataclass(frozen=True)
+class KeyUsage:
+    last_verified_at: datetime | None  # within a minute (the write is throttled)
+    sessions_24h: int  # sessions whose latest verification came from this key in the last 24 h
+
+
+def usage(workspace: Workspace, *, now: datetime) -> dict[str, KeyUsage]:
+    """Per thumbprint, so an admin sees when a retiring key is no longer used (one query)."""
+    counts = dict(
+        db.session.execute(
+            select(WidgetSession.verified_key, func.count())
+            .where(
+                WidgetSession.workspace_id == workspace.id,
+                WidgetSession.verified_key.is_not(None),
+                WidgetSession.verified_at >= now - timedelta(hours=24),
+            )
+            .group_by(WidgetSession.verified_key)
+        ).all()
+    )
+    return {
+        key.thumbprint: KeyUsage(key.last_verified_at, int(counts.get(key.thumbprint, 0)))
+        for key in _keys_of(workspace)
+    }

@@ -10,6 +10,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from promptify.extensions import db
 from promptify.models import Operator
+from promptify.services import transaction
 
 # Compared against when the email is unknown, so both paths cost one hash check.
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
@@ -35,17 +36,17 @@ def list_operators() -> list[Operator]:
 
 def create_operator(email: str, name: str, role: str, password: str, *, now: datetime) -> Operator:
     normalised = email.strip().lower()
-    if db.session.scalar(select(Operator.id).where(Operator.email == normalised)) is not None:
-        raise OperatorRuleBroken("An operator with this email already exists.")
-    operator = Operator(
-        email=normalised, name=name.strip() or normalised.split("@")[0], role=role,
-        password_hash=generate_password_hash(password), active=True, created_at=now,
-    )
-    db.session.add(operator)
+    password_hash = generate_password_hash(password)  # slow: before the write lock is taken
     try:
-        db.session.commit()
+        with transaction.write():
+            if db.session.scalar(select(Operator.id).where(Operator.email == normalised)) is not None:
+                raise OperatorRuleBroken("An operator with this email already exists.")
+            operator = Operator(
+                email=normalised, name=name.strip() or normalised.split("@")[0], role=role,
+                password_hash=password_hash, active=True, created_at=now,
+            )
+            db.session.add(operator)
     except IntegrityError:  # the same email created concurrently
-        db.session.rollback()
         raise OperatorRuleBroken("An operator with this email already exists.") from None
     return operator
 
@@ -53,14 +54,15 @@ def create_operator(email: str, name: str, role: str, password: str, *, now: dat
 def set_up_operator(email: str, role: str, password: str, *, now: datetime) -> Operator:
     """CLI and demo: create the operator, or reset an existing one's role, password and access."""
     normalised = email.strip().lower()
-    operator = db.session.scalar(select(Operator).where(Operator.email == normalised))
-    if operator is None:
-        operator = Operator(email=normalised, name=normalised.split("@")[0], created_at=now)
-        db.session.add(operator)
-    operator.role = role
-    operator.active = True
-    operator.password_hash = generate_password_hash(password)
-    db.session.commit()
+    password_hash = generate_password_hash(password)
+    with transaction.write():
+        operator = db.session.scalar(select(Operator).where(Operator.email == normalised))
+        if operator is None:
+            operator = Operator(email=normalised, name=normalised.split("@")[0], created_at=now)
+            db.session.add(operator)
+        operator.role = role
+        operator.active = True
+        operator.password_hash = password_hash
     return operator
 
 
@@ -73,14 +75,14 @@ def _other_active_admins(operator: Operator) -> int:
 
 
 def set_role(operator: Operator, role: str) -> None:
-    if operator.role == "admin" and role != "admin" and _other_active_admins(operator) == 0:
-        raise OperatorRuleBroken("The last admin cannot stop being an admin.")
-    operator.role = role
-    db.session.commit()
+    with transaction.write():
+        if operator.role == "admin" and role != "admin" and _other_active_admins(operator) == 0:
+            raise OperatorRuleBroken("The last admin cannot stop being an admin.")
+        operator.role = role
 
 
 def deactivate(operator: Operator) -> None:
-    if operator.role == "admin" and _other_active_admins(operator) == 0:
-        raise OperatorRuleBroken("The last admin cannot be deactivated.")
-    operator.active = False
-    db.session.commit()
+    with transaction.write():
+        if operator.role == "admin" and _other_active_admins(operator) == 0:
+            raise OperatorRuleBroken("The last admin cannot be deactivated.")
+        operator.active = False

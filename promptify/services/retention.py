@@ -12,7 +12,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, exists, select
 
 from promptify.extensions import db
-from promptify.models import Contact, Conversation, IdentifyFailure, UsedJti
+from promptify.models import Contact, Conversation, IdentifyFailure, UsedJti, WidgetSession
+from promptify.services import transaction
 
 BATCH = 2000
 
@@ -20,6 +21,7 @@ BATCH = 2000
 @dataclass(frozen=True)
 class PurgeReport:
     jti: int
+    sessions: int
     anonymous_contacts: int
     failures: int
 
@@ -35,18 +37,21 @@ def _stale_anonymous(cutoff: datetime):  # type: ignore[no-untyped-def]
 def _delete_in_batches(model, conditions) -> int:  # type: ignore[no-untyped-def]
     total = 0
     while True:
-        ids = list(db.session.scalars(select(model.id).where(*conditions).limit(BATCH)))
+        with transaction.write():
+            ids = list(db.session.scalars(select(model.id).where(*conditions).limit(BATCH)))
+            if ids:
+                result = db.session.execute(delete(model).where(model.id.in_(ids), *conditions))
+                total += result.rowcount or 0
         if not ids:
-            db.session.commit()
             return total
-        result = db.session.execute(delete(model).where(model.id.in_(ids), *conditions))
-        db.session.commit()
-        total += result.rowcount or 0
 
 
-def purge(*, now: datetime, anonymous_after: timedelta, failures_after: timedelta) -> PurgeReport:
+def purge(
+    *, now: datetime, anonymous_after: timedelta, failures_after: timedelta, session_idle: timedelta
+) -> PurgeReport:
     """Delete what no rule needs any more; sessions of deleted contacts go with them (FK cascade)."""
     jti = _delete_in_batches(UsedJti, (UsedJti.expires_at < now,))
+    sessions = _delete_in_batches(WidgetSession, (WidgetSession.last_used_at < now - session_idle,))
     anonymous = _delete_in_batches(Contact, _stale_anonymous(now - anonymous_after))
     failures = _delete_in_batches(IdentifyFailure, (IdentifyFailure.created_at < now - failures_after,))
-    return PurgeReport(jti, anonymous, failures)
+    return PurgeReport(jti, sessions, anonymous, failures)

@@ -1,17 +1,38 @@
-"""Widget sessions: opaque 256-bit tokens of which only the SHA-256 is stored (§1)."""
+"""Widget sessions: opaque 256-bit tokens of which only the SHA-256 is stored (§1), and their
+trust lifecycle (docs/security.md, "Trust lifecycle"): proof that lapses, cascades that end them."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, select, update
 
 from promptify.extensions import db
-from promptify.models import Contact, WidgetSession
+from promptify.identity import trust
+from promptify.models import Contact, SigningKey, WidgetSession, Workspace
+from promptify.services.policy import seconds
 
 SESSION_HEADER = "X-Promptify-Session"
+MAX_TOKEN_LENGTH = 128
+
+
+@dataclass(frozen=True)
+class FoundSession:
+    session: WidgetSession
+    contact: Contact
+    live: bool  # False: lapsed or ended; conversation calls answer `session_expired`
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The proof behind a verified session: which key, when, and until when it holds."""
+
+    key_thumbprint: str
+    at: datetime
+    until: datetime
 
 
 def token_hash(token: str) -> str:
@@ -19,41 +40,109 @@ def token_hash(token: str) -> str:
 
 
 def find_session(
-    workspace_id: int, token: str | None, *, now: datetime, idle: timedelta
-) -> tuple[WidgetSession, Contact] | None:
-    """The live session of this workspace for `token`, with its contact (one round trip);
-    sessions of other workspaces are ignored, expired ones deleted."""
-    if not token or len(token) > 128:
+    workspace: Workspace, token: str | None, *, now: datetime, lock: bool = False
+) -> FoundSession | None:
+    """The session of this workspace for `token`, with its contact and whether it is live (one
+    round trip; the key that verified it is read in the same statement, so a revoked key ends
+    the session at once on every process). Unknown tokens, other workspaces' sessions and
+    sessions idle too long are None.
+
+    `lock` re-reads the rows inside a write transaction and locks the contact (PostgreSQL
+    `FOR UPDATE`), so a merge of this contact and a message posted on this session serialize.
+    """
+    if not token or len(token) > MAX_TOKEN_LENGTH:
         return None
-    row = db.session.execute(
-        select(WidgetSession, Contact)
+    query = (
+        select(WidgetSession, Contact, SigningKey.retired_at, SigningKey.revoked_at)
         .join(Contact, Contact.id == WidgetSession.contact_id)
-        .where(WidgetSession.token_hash == token_hash(token))
-    ).first()
-    if row is None or row[0].workspace_id != workspace_id:
-        return None
-    session, contact = row
-    if session.last_used_at + idle < now:
-        db.session.delete(session)
-        return None
-    return session, contact
-
-
-def issue_session(workspace_id: int, contact_id: int, *, verified: bool, now: datetime) -> str:
-    """Create a session for the contact and return its token (shown once, never stored)."""
-    token = secrets.token_urlsafe(32)
-    db.session.add(
-        WidgetSession(
-            token_hash=token_hash(token),
-            workspace_id=workspace_id,
-            contact_id=contact_id,
-            verified=verified,
-            created_at=now,
-            last_used_at=now,
+        .outerjoin(
+            SigningKey,
+            and_(
+                SigningKey.workspace_id == WidgetSession.workspace_id,
+                SigningKey.thumbprint == WidgetSession.verified_key,
+            ),
         )
+        .where(WidgetSession.token_hash == token_hash(token))
     )
-    return token
+    if lock:
+        query = query.with_for_update(of=Contact).execution_options(populate_existing=True)
+    row = db.session.execute(query).first()
+    if row is None or row[0].workspace_id != workspace.id:
+        return None
+    session, contact, key_retired_at, key_revoked_at = row
+    if session.last_used_at + seconds("SESSION_IDLE_SECONDS") < now:
+        return None  # idle too long; `promptify purge` removes the row
+    facts = trust.SessionFacts(
+        ended_at=session.ended_at,
+        verified_until=session.verified_until,
+        key_revoked_at=key_revoked_at,
+        key_retired_at=key_retired_at,
+        contact_anonymous=contact.anonymous,
+        contact_verified=contact.verified,
+        require_jwt=workspace.require_jwt,
+    )
+    return FoundSession(session, contact, trust.is_live(facts, now=now, grace=seconds("KEY_GRACE_SECONDS")))
+
+
+def issue_session(
+    workspace_id: int, contact_id: int, *, verification: Verification | None, now: datetime
+) -> tuple[str, WidgetSession]:
+    """Create a session for the contact; returns its token (shown once, never stored) and row."""
+    token = secrets.token_urlsafe(32)
+    session = WidgetSession(token_hash=token_hash(token), workspace_id=workspace_id, contact_id=contact_id,
+                            created_at=now, last_used_at=now)
+    if verification is not None:
+        record_verification(session, verification)
+    db.session.add(session)
+    return token, session
+
+
+def record_verification(session: WidgetSession, verification: Verification) -> None:
+    session.verified_key = verification.key_thumbprint
+    session.verified_at = verification.at
+    session.verified_until = verification.until
+    session.ended_at = None
 
 
 def end_session(session: WidgetSession) -> None:
     db.session.delete(session)
+
+
+def _end(*conditions, now: datetime) -> int:  # type: ignore[no-untyped-def]
+    result = db.session.execute(
+        update(WidgetSession)
+        .where(WidgetSession.ended_at.is_(None), *conditions)
+        .values(ended_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)
+
+
+def end_sessions_verified_by(workspace_id: int, thumbprint: str, *, now: datetime) -> int:
+    """A revoked key ends every session whose current verification came from it (still in force)."""
+    return _end(
+        WidgetSession.workspace_id == workspace_id,
+        WidgetSession.verified_key == thumbprint,
+        WidgetSession.verified_until > now,
+        now=now,
+    )
+
+
+def end_unverified_sessions_of(contact_id: int, *, keep: int | None, now: datetime) -> int:
+    """A contact that becomes verified: sessions someone opened unsigned as this id end."""
+    conditions = [WidgetSession.contact_id == contact_id, WidgetSession.verified_until.is_(None)]
+    if keep is not None:
+        conditions.append(WidgetSession.id != keep)
+    return _end(*conditions, now=now)
+
+
+def end_unverified_identified_sessions(workspace_id: int, *, now: datetime) -> int:
+    """Signed identification now required: unverified sessions of identified contacts end;
+    anonymous visitors go on."""
+    identified = select(Contact.id).where(Contact.workspace_id == workspace_id, Contact.external_id.is_not(None))
+    return _end(
+        WidgetSession.workspace_id == workspace_id,
+        WidgetSession.verified_until.is_(None),
+        WidgetSession.contact_id.in_(identified),
+        now=now,
+    )

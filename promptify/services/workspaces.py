@@ -13,6 +13,7 @@ from sqlalchemy.orm import joinedload
 from promptify.extensions import db
 from promptify.identity.errors import IdentifyError
 from promptify.models import AllowedOrigin, Workspace
+from promptify.services import sessions, transaction
 
 
 class InvalidOrigin(ValueError):
@@ -51,10 +52,10 @@ def normalise_origin(text: str) -> str:
 
 def create_workspace(name: str, origins: list[str], *, now: datetime) -> Workspace:
     normalised = sorted({normalise_origin(o) for o in origins})
-    workspace = Workspace(app_id=new_app_id(), name=name, require_jwt=False, created_at=now)
-    workspace.origins = [AllowedOrigin(origin=o) for o in normalised]
-    db.session.add(workspace)
-    db.session.commit()
+    with transaction.write():
+        workspace = Workspace(app_id=new_app_id(), name=name, require_jwt=False, created_at=now)
+        workspace.origins = [AllowedOrigin(origin=o) for o in normalised]
+        db.session.add(workspace)
     return workspace
 
 
@@ -90,12 +91,17 @@ def set_origins(workspace: Workspace, origins: list[str]) -> None:
     """Make the allowed origins exactly `origins`; rows that stay are kept (the unique key
     (workspace, origin) would refuse deleting and re-inserting them in one flush)."""
     wanted = {normalise_origin(o) for o in origins if o.strip()}
-    kept = [row for row in workspace.origins if row.origin in wanted]
-    present = {row.origin for row in kept}
-    workspace.origins = kept + [AllowedOrigin(origin=o) for o in sorted(wanted - present)]
-    db.session.commit()
+    with transaction.write():
+        kept = [row for row in workspace.origins if row.origin in wanted]
+        present = {row.origin for row in kept}
+        workspace.origins = kept + [AllowedOrigin(origin=o) for o in sorted(wanted - present)]
 
 
-def set_require_jwt(workspace: Workspace, required: bool) -> None:
-    workspace.require_jwt = required
-    db.session.commit()
+def set_require_jwt(workspace: Workspace, required: bool, *, now: datetime) -> int:
+    """Switch signed identification on or off. On, it ends every unverified session of an
+    identified contact (docs/security.md); returns how many sessions it ended."""
+    with transaction.write():
+        workspace.require_jwt = required
+        if not required:
+            return 0
+        return sessions.end_unverified_identified_sessions(workspace.id, now=now)

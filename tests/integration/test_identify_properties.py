@@ -55,7 +55,7 @@ def test_any_body_gets_a_precise_answer_and_no_partial_write(app, client, body):
     response = identify(client, app_id, body, session=base.json["session"])
     assert response.status_code < 500, response.get_data(as_text=True)
     if response.status_code == 200:
-        assert set(response.json) == {"session", "contact"}
+        assert set(response.json) == {"session", "contact", "verifiedUntil"}
         return
     error = response.json["error"]
     assert set(error) == {"code", "message", "field"}

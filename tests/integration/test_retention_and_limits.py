@@ -30,14 +30,14 @@ def test_purge_removes_only_what_no_rule_needs(app, client, runner, clock):
     clock.advance(days=31)
     fresh = identify(client, app_id, {"id": None})
     assert fresh.status_code == 200
-    assert runner.invoke(args=["purge"]).stdout.split() == ["jti", "1", "anonymous_contacts", "1", "failures", "1"]
+    assert runner.invoke(args=["purge"]).stdout.split() == ["jti", "1", "sessions", "3", "anonymous_contacts", "1", "failures", "1"]
     assert _count(app, UsedJti) == 0 and _count(app, IdentifyFailure) == 0
     with app.app_context():
         remaining = {c.external_id or c.id for c in db.session.scalars(select(Contact))}
     assert talker in remaining and "u1" in remaining and len(remaining) == 3  # u1, the talker, the fresh one
     assert identify(client, app_id, {"id": None}, session=stale).json["session"] != stale
     assert _count(app, WidgetSession) >= 2
-    assert runner.invoke(args=["purge"]).stdout.split() == ["jti", "0", "anonymous_contacts", "0", "failures", "0"]
+    assert runner.invoke(args=["purge"]).stdout.split() == ["jti", "0", "sessions", "0", "anonymous_contacts", "0", "failures", "0"]
 
 
 def test_purge_keeps_anonymous_visitors_with_conversations(app, runner, clock):
