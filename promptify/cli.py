@@ -116,7 +116,7 @@ def keys_list(app_id: str) -> None:
         click.echo(f"{entry.key.thumbprint}\t{entry.key.key_type}\t{status}")
 
 
-@keys.command("revoke")
+@keys.command("revoke", context_settings={"ignore_unknown_options": True})  # thumbprints may start with "-"
 @click.argument("app_id")
 @click.argument("thumbprint")
 def keys_revoke(app_id: str, thumbprint: str) -> None:

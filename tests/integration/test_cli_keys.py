@@ -86,3 +86,19 @@ def test_demo_signs_a_token_that_identifies_a_verified_user(app, runner, client,
             capture_output=True, text=True, check=True, cwd=node,
         ).stdout.strip()
         assert identify(client, app_id, {"jwt": node_token}).json["contact"]["verified"] is True
+
+
+def test_revoke_takes_a_thumbprint_that_starts_with_a_dash(app, runner):
+    """RFC 7638 thumbprints are base64url: one in 64 begins with "-", which must not read as an option."""
+    from tests.factories import make_private_key, make_workspace, public_pem
+
+    app_id = make_workspace(app)
+    while True:
+        pem = public_pem(make_private_key("Ed25519"))
+        added = runner.invoke(args=["keys", "add", app_id, "-"], input=pem)
+        thumbprint = added.stdout.strip()
+        if thumbprint.startswith("-"):
+            break
+    result = runner.invoke(args=["keys", "revoke", app_id, thumbprint])
+    assert result.exit_code == 0, result.output
+    assert "revoked" in result.stderr
