@@ -1,4 +1,4 @@
-"""The widget API's OpenAPI 3.1 document (§2), served at /widget/v1/openapi.json."""
+"""The widget API's OpenAPI 3.1 document (docs/widget-api.md), served at /widget/v1/openapi.json."""
 
 from __future__ import annotations
 
@@ -67,8 +67,16 @@ SCHEMAS: dict[str, Any] = {
         },
     },
     "IdentifyResponse": {
-        "type": "object", "required": ["session", "contact"],
-        "properties": {"session": {"type": "string"}, "contact": _ref("Contact")},
+        "type": "object", "required": ["session", "contact", "verifiedUntil"],
+        "properties": {
+            "session": {"type": "string"},
+            "contact": _ref("Contact"),
+            "verifiedUntil": {
+                "type": ["string", "null"], "format": "date-time",
+                "description": "While the session is verified, when that proof lapses unless a signed "
+                               "identify renews it (docs/security.md, trust lifecycle); null otherwise.",
+            },
+        },
     },
     "Conversation": {
         "type": "object", "required": ["id", "status", "lastMessageAt", "preview"],

@@ -358,3 +358,13 @@ def test_the_side_panel_shows_a_refused_identification_of_the_visitor(app, clien
     assert "Identification refused" in panel and "jwt_expired" in panel and f"{BASE}#failures" in panel
     other = _post(client, app_id, identify(client, app_id, {"id": None}).json["session"]).json["conversation"]["id"]
     assert "Identification refused" not in client.get(f"/inbox/{other}", headers=HX).get_data(as_text=True)
+
+
+def test_the_organization_page_marks_claimed_memberships(app, client, login, app_id, key, clock):
+    _signed(client, app_id, key, clock, user="u1", organizations=[{"id": "o1", "name": "Acme"}])
+    identify(client, app_id, {"id": "u2", "organizations": [{"id": "o1", "name": "Acme"}]})
+    with app.app_context():
+        organization_id = db.session.scalar(select(Organization.id))
+    login("agent")
+    page = client.get(f"/organizations/{organization_id}").get_data(as_text=True)
+    assert "✓ verified organization" in page and page.count("membership claimed") == 1
