@@ -1,4 +1,4 @@
-/*! Promptify widget v1 -- vanilla JS, no build step, no dependencies (PRODUCT.md section 3).
+/*! Promptify widget v1 -- vanilla JS, no build step, no dependencies.
  *
  * Install (the snippet from Settings > Messenger > Installation):
  *
@@ -10,7 +10,7 @@
  *
  *   <script>
  *   window.promptify = window.promptify || (function (p) {
- *     ["setUser", "reset", "open", "close"].forEach(function (m) {
+ *     ["setUser", "reset", "open", "close", "setTokenProvider"].forEach(function (m) {
  *       p[m] = function () {
  *         var a = [].slice.call(arguments);
  *         return new Promise(function (resolve, reject) { p.q.push([m, a, resolve, reject]); });
@@ -22,7 +22,9 @@
  *   </script>
  *
  * API: promptify.setUser(obj) -> Promise<contact> (rejects with {code, message, field});
- *      promptify.reset() = setUser({id: null}); promptify.open(); promptify.close().
+ *      promptify.reset() = setUser({id: null}); promptify.open(); promptify.close();
+ *      promptify.setTokenProvider(async () => jwt): its tokens renew a verified session shortly before
+ *      verifiedUntil and on session_expired; without one, session_expired means anonymous again.
  *
  * The session token lives in a first-party cookie of the host page, promptify_session_<appId>
  * (SameSite=Lax, Secure on https), and travels in the X-Promptify-Session header; no third-party
@@ -43,8 +45,11 @@
   }
   var BASE = new URL(script.src, location.href).href.replace(/\/promptify\.js([?#].*)?$/, "");
   var API = BASE + "/apps/" + encodeURIComponent(appId);
+  var HEALTH = BASE.replace(/\/widget\/v1$/, "") + "/healthz";
   var COOKIE = "promptify_session_" + appId;
   var POLL_MS = 4000;
+  var LEAD_MS = 60000; // renew this long before verifiedUntil (or a tenth of what is left)
+  var MIN_MS = 10000; // no renewals closer together: no tight loops
   var MAX_BODY = 10000;
   var noop = function () {};
 
@@ -60,7 +65,15 @@
     seen: {},
     listKey: "", // the conversation list as last drawn
     timer: 0,
-    sending: false
+    sending: false,
+    provider: null,
+    until: 0, // verifiedUntil in ms, 0 when not verified
+    renewTimer: 0,
+    renewing: null, // the provider call in flight
+    recovering: null, // the answer to session_expired in flight
+    recoveredAt: 0,
+    recoveries: 0,
+    mergedFrom: null // the anonymous session the last sign-in absorbed
   };
   var ui = null;
   var ready = new Promise(function (resolve) {
@@ -68,7 +81,7 @@
     else d.addEventListener("DOMContentLoaded", function () { resolve(); });
   });
 
-  // --- cookie and transport -------------------------------------------------------------------
+  // --- cookie and transport ---
 
   function readCookie() {
     var parts = d.cookie ? d.cookie.split("; ") : [];
@@ -119,11 +132,45 @@
         throw apiError("http_" + response.status, "The Promptify server answered HTTP " + response.status + ".");
       });
     }, function () {
-      throw apiError("network_error", "Could not reach the Promptify server at " + BASE + ".");
+      return diagnose().then(function (err) { throw err; });
     });
   }
 
-  // --- identification -------------------------------------------------------------------------
+  // fetch fails alike when the network is down and when CORS refuses the answer (a disallowed
+  // origin gets no CORS headers); a no-cors request to the health check tells the two apart.
+  function diagnose() {
+    var o = location.origin;
+    return fetch(HEALTH, { mode: "no-cors", cache: "no-store" }).then(function () {
+      return apiError("origin_not_allowed", "The server at " + BASE + " is up but refused this page's origin " + o +
+        ": add it under Settings \u203a Messenger \u203a Installation \u203a Allowed origins, or check data-app-id.");
+    }, function () {
+      return apiError("network_error", "Could not reach the server at " + BASE +
+        " (offline, down, or not in this page's CSP connect-src).");
+    });
+  }
+
+  // A conversation call, retried once when its session was renewed or merged.
+  function talk(method, path, body) {
+    var epoch = S.epoch, sent = S.session, n = S.recoveries;
+    return call(method, path, body).catch(function (err) {
+      if (err.code === "session_expired") {
+        // sent before the last recovery (calls that met the same lapse): just retry
+        return (n === S.recoveries ? recover() : Promise.resolve()).then(function () {
+          if (epoch !== S.epoch) throw err; // the user changed: never replay their call
+          return call(method, path, body);
+        });
+      }
+      if (err.code === "session_required" && sent) {
+        return S.chain.then(function () { // the sign-in that merged it may still be answering
+          if (sent !== S.mergedFrom || !S.session || S.session === sent) throw err;
+          return call(method, path, body);
+        });
+      }
+      throw err;
+    });
+  }
+
+  // --- identification ---
 
   function enqueue(task) {
     var run = S.chain.then(task);
@@ -153,14 +200,18 @@
     return id === null ? c.anonymous : !c.anonymous && c.id === id;
   }
 
-  function identify(obj) {
+  function identify(obj, renewal) {
     return call("POST", "/identify", obj).then(function (data) {
       // a different session is a different contact (merge, switch, logout): draw nothing of the
       // old one. Without a previous session there was nothing to draw (it was wiped when dropped).
       var changed = S.session !== null && data.session !== S.session;
+      var merge = changed && !(S.contact && !S.contact.anonymous) && !data.contact.anonymous;
+      S.mergedFrom = merge ? S.session : null;
       storeSession(data.session); // the returned session always replaces the stored one
       S.contact = data.contact;
+      S.until = (data.verifiedUntil && Date.parse(data.verifiedUntil)) || 0;
       if (changed) wipe();
+      planRenewal(renewal);
       return data.contact;
     });
   }
@@ -171,7 +222,7 @@
     );
   }
 
-  function setUser(obj) {
+  function setUser(obj, renewal) {
     if (!obj || typeof obj !== "object" || Array.isArray(obj)) {
       var bad = apiError("invalid_json", 'setUser() takes an object, such as {id: null} or {jwt: "..."}.');
       report(bad);
@@ -179,15 +230,14 @@
     }
     var switching = !sameUser(obj);
     if (switching) wipe(); // nothing of the previous user stays on screen while we ask
-    return enqueue(function () { return identify(obj); }).then(function (contact) {
+    return enqueue(function () { return identify(obj, renewal); }).then(function (contact) {
       if (S.open) refresh();
       return contact;
     }, function (err) {
       report(err);
       if (switching) {
         // the host said "someone else now": never fall back to the previous user's session
-        storeSession(null);
-        S.contact = null;
+        forget();
         wipe();
         if (S.open) refresh();
       }
@@ -195,12 +245,98 @@
     });
   }
 
+  function forget() {
+    storeSession(null);
+    S.contact = null;
+    S.until = 0;
+    planRenewal();
+  }
+
   function ensureSession() {
     // if setUser was never called, the visitor is identified anonymously on first use
     return enqueue(function () { return S.session ? null : identify({ id: null }); });
   }
 
-  // --- state changes --------------------------------------------------------------------------
+  // --- keeping a verified session verified ---
+
+  function setTokenProvider(fn) {
+    if (fn !== null && typeof fn !== "function") {
+      var bad = apiError("invalid_field", "setTokenProvider() takes a function (async () => jwt) or null.");
+      console.error("Promptify: " + bad.message);
+      return Promise.reject(bad);
+    }
+    S.provider = fn;
+    planRenewal();
+    return Promise.resolve();
+  }
+
+  function iso(ms) {
+    return new Date(ms).toISOString();
+  }
+
+  // verifiedUntil (server time) is compared with this browser's clock.
+  function planRenewal(renewal) {
+    clearTimeout(S.renewTimer);
+    S.renewTimer = 0;
+    if (!S.provider || !S.until) return;
+    var left = S.until - Date.now();
+    var wait = left - Math.min(LEAD_MS, left / 10);
+    if (renewal && wait < MIN_MS) return; // not extended (skewed clock?): renew on session_expired
+    S.renewTimer = setTimeout(renewAhead, Math.min(Math.max(wait, MIN_MS), 0x7fffffff)); // longer: fires at once
+  }
+
+  function renewAhead() {
+    S.renewTimer = 0;
+    var until = S.until;
+    renew().catch(function (why) {
+      console.warn("Promptify: could not renew the verified session before " + iso(until) + ": " + why +
+        "; it is tried again when it expires.");
+    });
+  }
+
+  // setUser({jwt}) with the provider's token, on the same session (which keeps its token).
+  function renew() {
+    if (S.renewing) return S.renewing; // at most one provider call in flight
+    var epoch = S.epoch, provider = S.provider;
+    var done = function () { S.renewing = null; };
+    S.renewing = new Promise(function (resolve) { resolve(provider()); }).then(function (jwt) {
+      if (typeof jwt !== "string" || !jwt) {
+        throw "the token provider returned " + (jwt === "" ? "an empty string" : typeof jwt) + ", not a JWT";
+      }
+      if (epoch !== S.epoch) return; // the host changed the user meanwhile: its own call stands
+      return setUser({ jwt: jwt }, true).catch(function (err) {
+        throw "setUser({jwt}) with the provider's token was rejected (" + err.code + ")";
+      });
+    }, function (e) {
+      throw "the token provider failed (" + ((e && e.message) || e) + ")";
+    });
+    S.renewing.then(done, done);
+    return S.renewing;
+  }
+
+  // session_expired: renew through the provider, else fall back to an anonymous visitor (as reset()).
+  function recover() {
+    if (S.recovering) return S.recovering;
+    var epoch = S.epoch, until = S.until, provider = S.provider;
+    var cause = !until ? "lapsed or ended by the server" : Date.now() >= until
+      ? "verifiedUntil " + iso(until) + " passed" : "ended by the server, e.g. its key was revoked";
+    var again = Date.now() - S.recoveredAt < MIN_MS; // renewed moments ago, yet expired again
+    var renewal = provider && !again ? renew() : Promise.reject(provider ? "it expired again at once" : "");
+    S.recovering = renewal.then(function () {
+      S.recoveredAt = Date.now();
+      S.recoveries++;
+    }, function (why) {
+      if (epoch !== S.epoch) return; // the host changed the user meanwhile
+      console.warn("Promptify: this visitor's verified session expired (" + cause + ")" +
+        (why ? " and could not be renewed: " + why : "") + "; the visitor is anonymous now. " +
+        (provider ? "Check the function given to promptify.setTokenProvider()."
+          : "Register promptify.setTokenProvider(async () => jwt) to renew it without a reload."));
+      return setUser({ id: null }).catch(noop);
+    }).then(function () { S.recovering = null; });
+    return S.recovering;
+  }
+
+  // --- state changes ---
 
   function wipe() {
     S.epoch++;
@@ -245,9 +381,9 @@
     }).then(function () {
       schedule();
     }, function (err) {
+      if (err.code === "session_expired") return schedule(); // recover() dealt with it
       if (err.code === "session_required" && !retried) {
-        storeSession(null); // expired or ended elsewhere: start over as a new visitor
-        S.contact = null;
+        forget(); // unknown or idle too long: start over as a new visitor
         wipe();
         return refresh(true);
       }
@@ -264,7 +400,7 @@
   }
 
   function loadList(epoch) {
-    return call("GET", "/conversations").then(function (data) {
+    return talk("GET", "/conversations").then(function (data) {
       if (epoch !== S.epoch || S.view !== "list" || !ui) return;
       setStatus("");
       renderList(data.conversations || []);
@@ -274,7 +410,7 @@
   function loadThread(epoch) {
     var conv = S.conv;
     var query = S.lastId ? "?after=" + S.lastId : "";
-    return call("GET", "/conversations/" + conv + "/messages" + query).then(function (data) {
+    return talk("GET", "/conversations/" + conv + "/messages" + query).then(function (data) {
       if (epoch !== S.epoch || conv !== S.conv || !ui) return;
       setStatus("");
       var messages = data.messages || [];
@@ -330,8 +466,8 @@
     var epoch = null;
     ensureSession().then(function () {
       epoch = S.epoch;
-      if (S.conv) return call("POST", "/conversations/" + S.conv + "/messages", { body: text });
-      return call("POST", "/conversations", { body: text });
+      if (S.conv) return talk("POST", "/conversations/" + S.conv + "/messages", { body: text });
+      return talk("POST", "/conversations", { body: text });
     }).then(function (data) {
       if (epoch !== S.epoch) return;
       if (data.conversation) {
@@ -343,10 +479,7 @@
       addMessage(data.message); // the next poll (?after=lastId) fills any agent reply in between
     }, function (err) {
       if (epoch !== null && epoch !== S.epoch) return;
-      if (err.code === "session_required") {
-        storeSession(null);
-        S.contact = null;
-      }
+      if (err.code === "session_required") forget();
       setStatus("Message not sent: " + err.message);
     }).then(function () {
       S.sending = false;
@@ -355,7 +488,7 @@
     });
   }
 
-  // --- rendering (textContent only: data is never parsed as HTML) -----------------------------
+  // --- rendering (textContent only: data is never parsed as HTML) ---
 
   function el(tag, className, text) {
     var node = d.createElement(tag);
@@ -552,9 +685,8 @@
     input.maxLength = MAX_BODY;
     input.placeholder = "Write a message\u2026";
     input.setAttribute("aria-label", "Message");
-    var send_ = el("button", "send", "Send");
+    var send_ = button("send", "Send message", "Send");
     send_.type = "submit";
-    send_.setAttribute("aria-label", "Send message");
     form.appendChild(input);
     form.appendChild(send_);
     threadView.appendChild(log);
@@ -623,7 +755,7 @@
     });
   }
 
-  // --- the public object and the queue of early calls -----------------------------------------
+  // --- the public object and the queue of early calls ---
 
   function run(item) {
     if (!item) return;
@@ -638,10 +770,11 @@
   var api = {
     loaded: true,
     version: "1",
-    setUser: setUser,
+    setUser: function (obj) { return setUser(obj); },
     reset: function () { return setUser({ id: null }); },
     open: openPanel,
     close: closePanel,
+    setTokenProvider: setTokenProvider,
     q: { push: run } // a host that pushes onto promptify.q after load runs the call at once
   };
   var queued = stub && stub.q && typeof stub.q.length === "number" ? Array.prototype.slice.call(stub.q) : [];
