@@ -1,9 +1,9 @@
-"""The code shown on Settings › Messenger › Installation (PRODUCT.md §3, §4), built in one place.
+"""The code shown on Settings › Messenger › Installation (docs/identification.md), built in one place.
 
 Plain text, no Flask and no database: the page renders these strings (autoescaped, and in
 `data-copy` for the copy buttons), and the integration tests execute the very same strings,
 so the Python and Node examples an admin copies are known to mint tokens the widget accepts.
-The setUser examples and the `jose` chain follow the user docs (seed/000) verbatim.
+The setUser examples and the `jose` chain follow docs/identification.md verbatim.
 """
 
 from __future__ import annotations
@@ -44,7 +44,14 @@ promptify.setUser({
 
 SET_USER_JWT = """\
 // the token your server signed for this visitor (see below)
-promptify.setUser({ jwt: "eyJ..." });"""
+promptify.setUser({ jwt: "eyJ..." });
+
+// a verified session lapses (by default an hour after its last signed identify): let
+// the widget fetch a fresh token before then, and after a key revocation, without a reload
+promptify.setTokenProvider(async () => {
+  const response = await fetch("/promptify-token", { credentials: "same-origin" });
+  return (await response.json()).jwt;
+});"""
 
 _NODE = """\
 import { readFileSync } from "node:fs";

@@ -52,8 +52,16 @@ def verified_until(
 
 
 def needs_renewal(
-    *, stored_key: str | None, stored_at: datetime | None, key: str, now: datetime, throttle: timedelta
+    *,
+    stored_key: str | None,
+    stored_at: datetime | None,
+    stored_until: datetime | None,
+    key: str,
+    now: datetime,
+    throttle: timedelta,
 ) -> bool:
     """A signed identify renews the session's proof; on every page load that would be a write,
-    so an unchanged proof (same key) is rewritten at most once per `throttle`."""
-    return stored_key != key or stored_at is None or now - stored_at >= throttle
+    so an unchanged proof (same key, not lapsed) is rewritten at most once per `throttle`."""
+    if stored_key != key or stored_at is None or stored_until is None or stored_until <= now:
+        return True
+    return now - stored_at >= throttle

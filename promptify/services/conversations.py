@@ -163,7 +163,8 @@ def start(
     is re-read and its contact locked inside the write, so this either lands before a merge of
     an anonymous visitor (and moves over with it) or finds the session gone (§2.4)."""
     check_body(body)
-    with transaction.write():
+
+    def work() -> tuple[Conversation, Message]:
         found = _live_session(workspace, token, now=now, lock=True)
         conversation = Conversation(
             workspace_id=workspace.id, contact_id=found.contact.id, status="open", preview="",
@@ -173,7 +174,9 @@ def start(
         db.session.flush()
         message = _add_contact_message(conversation, found.session, body, now=now)
         record_page_url(found.contact, page_url)
-    return conversation, message
+        return conversation, message
+
+    return transaction.write_with_retry(work)
 
 
 def post_contact_message(
@@ -187,14 +190,17 @@ def post_contact_message(
 ) -> tuple[Conversation, Message]:
     """The contact writes again; a closed conversation reopens, as the visitor expects an answer."""
     check_body(body)
-    with transaction.write():
+
+    def work() -> tuple[Conversation, Message]:
         found = _live_session(workspace, token, now=now, lock=True)
         conversation = get_for_contact(found.contact, conversation_id)
         message = _add_contact_message(conversation, found.session, body, now=now)
         if conversation.status != "open":
             conversation.status = "open"
         record_page_url(found.contact, page_url)
-    return conversation, message
+        return conversation, message
+
+    return transaction.write_with_retry(work)
 
 
 def agent_reply(conversation: Conversation, operator: Operator, body: str, *, now: datetime) -> Message:

@@ -42,7 +42,6 @@ from promptify.services.sessions import (
 )
 
 MAX_ATTEMPTS = 5
-RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
 
 
 @dataclass(frozen=True)
@@ -96,7 +95,7 @@ def identify(
         except IntegrityError:
             continue
         except OperationalError as error:
-            if getattr(error.orig, "sqlstate", None) not in RETRYABLE_SQLSTATES:
+            if not transaction.is_retryable(error):
                 raise
     raise IdentifyError("unavailable", "Too much contention on this user; retry the call.")
 
@@ -236,7 +235,8 @@ def _identify_user(
     if session is None:
         token, session = issue_session(workspace.id, contact.id, verification=verification, now=request.now)
     elif verification is not None and trust.needs_renewal(
-        stored_key=session.verified_key, stored_at=session.verified_at, key=verification.key_thumbprint,
+        stored_key=session.verified_key, stored_at=session.verified_at, stored_until=session.verified_until,
+        key=verification.key_thumbprint,
         now=request.now, throttle=seconds("LAST_SEEN_THROTTLE_SECONDS"),
     ):
         record_verification(session, verification)

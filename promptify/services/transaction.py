@@ -9,10 +9,17 @@ on any exception. The lock is held only for the block: never while a client is s
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
+
+from sqlalchemy.exc import OperationalError
 
 from promptify.extensions import WRITE_TRANSACTION, db
+
+T = TypeVar("T")
+RETRYABLE_SQLSTATES = {"40001", "40P01"}  # PostgreSQL: serialization failure, deadlock detected
+ATTEMPTS = 3
 
 
 def in_write_transaction() -> bool:
@@ -40,3 +47,21 @@ def write() -> Iterator[None]:
     except BaseException:
         db.session.rollback()
         raise
+
+
+def is_retryable(error: OperationalError) -> bool:
+    """A conflict with a concurrent transaction that running again resolves (not an outage)."""
+    return getattr(error.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
+
+
+def write_with_retry(work: Callable[[], T], attempts: int = ATTEMPTS) -> T:
+    """`work()` in a write transaction, run again when PostgreSQL picked it as a deadlock or
+    serialization victim (all of it was rolled back, so running it again is safe)."""
+    for attempt in range(attempts):
+        try:
+            with write():
+                return work()
+        except OperationalError as error:
+            if not is_retryable(error) or attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")

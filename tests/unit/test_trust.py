@@ -48,9 +48,14 @@ def test_verified_until_is_the_lifetime_cut_by_a_retiring_keys_grace():
     assert verified_until(NOW, HOUR, NOW, GRACE) == NOW + HOUR
 
 
-def test_renewal_is_throttled_for_the_same_key_only():
+def test_renewal_is_throttled_for_the_same_key_only_while_not_lapsed():
     minute = timedelta(minutes=1)
-    assert needs_renewal(stored_key=None, stored_at=None, key="a", now=NOW, throttle=minute)
-    assert not needs_renewal(stored_key="a", stored_at=NOW - timedelta(seconds=59), key="a", now=NOW, throttle=minute)
-    assert needs_renewal(stored_key="a", stored_at=NOW - minute, key="a", now=NOW, throttle=minute)
-    assert needs_renewal(stored_key="a", stored_at=NOW, key="b", now=NOW, throttle=minute)
+
+    def renew(key="a", at=NOW, until=NOW + HOUR, stored_key="a"):
+        return needs_renewal(stored_key=stored_key, stored_at=at, stored_until=until, key=key, now=NOW, throttle=minute)
+
+    assert renew(stored_key=None, at=None, until=None)
+    assert not renew(at=NOW - timedelta(seconds=59))
+    assert renew(at=NOW - minute)
+    assert renew(key="b")
+    assert renew(at=NOW - timedelta(seconds=30), until=NOW)  # a lifetime shorter than the throttle
