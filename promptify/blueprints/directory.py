@@ -34,7 +34,10 @@ def contacts() -> ResponseReturnValue:
     rows, cursor = inbox_service.list_contacts(
         current_workspace().id, q=q, before=Cursor.decode(request.args.get("before"))
     )
-    return render_page_or_partial("directory/contacts.html", "directory/_contacts.html", rows=rows, cursor=cursor, q=q)
+    return render_page_or_partial(
+        "directory/contacts.html", "directory/_contacts.html", rows=rows, cursor=cursor, q=q,
+        claims=inbox_service.email_claims(rows),
+    )
 
 
 @bp.get("/contacts/<int:contact_id>")

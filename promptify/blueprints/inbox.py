@@ -32,7 +32,7 @@ def _list_context() -> dict[str, Any]:
         before=Cursor.decode(request.args.get("before")),
     )
     return {"rows": rows, "cursor": cursor, "status": status, "q": q, "filters": FILTERS,
-            "selected_id": _selected_id()}
+            "selected_id": _selected_id(), "claims": inbox_service.email_claims([row.contact for row in rows])}
 
 
 def _selected_id() -> int | None:

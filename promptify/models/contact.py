@@ -18,7 +18,7 @@ class Contact(Base):
     __table_args__ = (
         UniqueConstraint("workspace_id", "external_id"),
         Index(None, "workspace_id", "last_seen_at"),
-        Index("ix_contact_workspace_id_email", "workspace_id", "email"),  # email claims (§2.4)
+        Index("ix_contact_workspace_id_email_folded", "workspace_id", "email_folded"),  # email claims
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -27,6 +27,7 @@ class Contact(Base):
     email: Mapped[str | None] = mapped_column(String(320))
     # True while the stored email came from a signed token; a typed one is only a claim (§2.4)
     email_verified: Mapped[bool] = mapped_column(default=False, server_default=false())
+    email_folded: Mapped[str | None] = mapped_column(String(320))  # lower-cased, to find claims
     name: Mapped[str | None] = mapped_column(String(255))
     avatar_url: Mapped[str | None] = mapped_column(String(2048))
     attrs: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict)

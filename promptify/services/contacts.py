@@ -29,6 +29,11 @@ def new_contact(workspace_id: int, external_id: str | None, *, now: datetime) ->
     return contact
 
 
+def fold_email(email: str | None) -> str | None:
+    """The form two spellings of one mailbox share (`Jane.Doe@` and `jane.doe@`), for claims."""
+    return email.lower() if email is not None else None
+
+
 def find_by_external_id(workspace_id: int, external_id: str, *, lock: bool = False) -> Contact | None:
     """`lock` re-reads the row and locks it (PostgreSQL `FOR UPDATE`) for a read-merge-write."""
     query = select(Contact).where(Contact.workspace_id == workspace_id, Contact.external_id == external_id)
@@ -48,6 +53,9 @@ def save_profile(contact: Contact, profile: Profile) -> None:
     for name in ("email", "name", "avatar_url", "email_verified"):
         if getattr(contact, name) != getattr(profile, name):
             setattr(contact, name, getattr(profile, name))
+    folded = fold_email(profile.email)
+    if contact.email_folded != folded:
+        contact.email_folded = folded
     if (contact.attrs or {}) != profile.attrs:
         contact.attrs = dict(profile.attrs)
 

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import select, update
 
-from promptify.extensions import db
+from promptify.extensions import WRITE_TRANSACTION, db
 from promptify.identity.errors import IdentifyError
 from promptify.models import Contact, Conversation, Message, Operator, WidgetSession, Workspace
 from promptify.services import transaction
@@ -56,17 +56,21 @@ def _live_session(workspace: Workspace, token: str | None, *, now: datetime, loc
 
 def session_contact(workspace: Workspace, token: str | None, *, now: datetime) -> tuple[WidgetSession, Contact]:
     """For reads: the live session and its contact. A visitor chatting for a month keeps their
-    session: its last use is recorded at most once a minute, in a short write of its own."""
+    session: its last use is recorded at most once a minute."""
     found = _live_session(workspace, token, now=now, lock=False)
     throttle = seconds("LAST_SEEN_THROTTLE_SECONDS")
     if now - found.session.last_used_at >= throttle or now - found.contact.last_seen_at >= throttle:
-        session_id, contact_id = found.session.id, found.contact.id
-        with transaction.write():
-            db.session.execute(
-                update(WidgetSession).where(WidgetSession.id == session_id).values(last_used_at=now)
-            )
-            db.session.execute(update(Contact).where(Contact.id == contact_id).values(last_seen_at=now))
+        _note_use(found.session.id, found.contact.id, now)
     return found.session, found.contact
+
+
+def _note_use(session_id: int, contact_id: int, now: datetime) -> None:
+    """A short write of its own, on its own connection: committing the request's session would
+    expire the rows this request goes on reading, and a merge may delete them meanwhile (then
+    these updates match nothing, and the request's next write answers `session_required`)."""
+    with db.engine.connect().execution_options(**{WRITE_TRANSACTION: True}) as connection, connection.begin():
+        connection.execute(update(WidgetSession).where(WidgetSession.id == session_id).values(last_used_at=now))
+        connection.execute(update(Contact).where(Contact.id == contact_id).values(last_seen_at=now))
 
 
 def body_from(document: dict[str, Any]) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm.exc import StaleDataError
 
 from promptify.extensions import db
 from promptify.identity import trust
@@ -92,8 +93,8 @@ def identify(
         try:
             with transaction.write():
                 return _identify_once(workspace, request)
-        except IntegrityError:
-            continue
+        except (IntegrityError, StaleDataError):
+            continue  # a concurrent first identify, or another tab's switch deleted our rows: again
         except OperationalError as error:
             if not transaction.is_retryable(error):
                 raise
@@ -319,7 +320,7 @@ def _touch(contact, session: WidgetSession | None, request: _Request, *, created
     contact.last_seen_at = request.now
     if session is not None:
         session.last_used_at = request.now
-    user_agent = (request.user_agent or "")[:512] or None
+    user_agent = "".join(ch for ch in (request.user_agent or "")[:512] if ch.isprintable()) or None
     if user_agent and contact.user_agent != user_agent:
         contact.user_agent = user_agent
     if request.page_url and contact.last_page_url != request.page_url:  # checked by the caller

@@ -86,6 +86,9 @@ def _make_current(workspace: Workspace, info: key_rules.PublicKeyInfo, *, now: d
         )
         db.session.add(same)
     else:
+        if same.revoked_at is not None:
+            # a session an identify recorded while it raced the revocation must not come back
+            sessions.end_sessions_verified_by(workspace.id, same.thumbprint, now=now)
         same.retired_at = None
         same.revoked_at = None
     return same

@@ -38,7 +38,10 @@ def upgrade():
         batch_op.add_column(sa.Column("verified", sa.Boolean(), server_default=sa.false(), nullable=False))
     with op.batch_alter_table("contact", schema=None) as batch_op:
         batch_op.add_column(sa.Column("email_verified", sa.Boolean(), server_default=sa.false(), nullable=False))
-        batch_op.create_index("ix_contact_workspace_id_email", ["workspace_id", "email"], unique=False)
+        batch_op.add_column(sa.Column("email_folded", sa.String(length=320), nullable=True))
+        batch_op.create_index("ix_contact_workspace_id_email_folded", ["workspace_id", "email_folded"], unique=False)
+    # SQLite's lower() folds ASCII only; the application folds every later write in full
+    op.execute("UPDATE contact SET email_folded = lower(email) WHERE email IS NOT NULL")
     with op.batch_alter_table("signing_key", schema=None) as batch_op:
         batch_op.add_column(sa.Column("last_verified_at", sa.DateTime(timezone=True), nullable=True))
     with op.batch_alter_table("identify_failure", schema=None) as batch_op:
@@ -58,7 +61,8 @@ def downgrade():
     with op.batch_alter_table("signing_key", schema=None) as batch_op:
         batch_op.drop_column("last_verified_at")
     with op.batch_alter_table("contact", schema=None) as batch_op:
-        batch_op.drop_index("ix_contact_workspace_id_email")
+        batch_op.drop_index("ix_contact_workspace_id_email_folded")
+        batch_op.drop_column("email_folded")
         batch_op.drop_column("email_verified")
     with op.batch_alter_table("organization", schema=None) as batch_op:
         batch_op.drop_column("verified")

@@ -29,7 +29,7 @@
  * The session token lives in a first-party cookie of the host page, promptify_session_<appId>
  * (SameSite=Lax, Secure on https), and travels in the X-Promptify-Session header; no third-party
  * cookie is used. A host page with a Content-Security-Policy must allow this server in script-src
- * and connect-src. Everything is drawn inside a shadow root; text is set with textContent only, never parsed as HTML.
+ * and connect-src. Everything is drawn inside a shadow root.
  */
 (function () {
   "use strict";
@@ -153,6 +153,7 @@
   function talk(method, path, body) {
     var epoch = S.epoch, sent = S.session, n = S.recoveries;
     return call(method, path, body).catch(function (err) {
+      if (epoch !== S.epoch) { err.stale = 1; throw err; } // about a previous user: act on nothing
       if (err.code === "session_expired") {
         // sent before the last recovery (calls that met the same lapse): just retry
         return (n === S.recoveries ? recover() : Promise.resolve()).then(function () {
@@ -381,7 +382,7 @@
     }).then(function () {
       schedule();
     }, function (err) {
-      if (err.code === "session_expired") return schedule(); // recover() dealt with it
+      if (err.stale || err.code === "session_expired") return schedule(); // dealt with by talk()
       if (err.code === "session_required" && !retried) {
         forget(); // unknown or idle too long: start over as a new visitor
         wipe();
