@@ -63,13 +63,16 @@ def claims(external_id: str, variant: int, number: int) -> dict[str, Any]:
             attrs[f"text_{i:02d}"] = f"value {i} of user {number}" + (
                 f" v{variant}" if i < 10 else ""
             )
+    # An organization's attrs depend on the organization only: every member asserts the same
+    # values, so a page load of an unchanged user really changes nothing (members that disagreed
+    # would rewrite the shared rows on every call).
     organizations = [
         {
-            "id": f"bench-org-{(number * 3 + j) % ORG_POOL}",
-            "name": f"Bench Org {(number * 3 + j) % ORG_POOL}",
-            "attrs": {"tier": "gold" if j % 2 else "silver", "region": "eu", "seats": 10 + j},
+            "id": f"bench-org-{org}",
+            "name": f"Bench Org {org}",
+            "attrs": {"tier": "gold" if org % 2 else "silver", "region": "eu", "seats": 10 + org % 10},
         }
-        for j in range(9)
+        for org in ((number * 3 + j) % ORG_POOL for j in range(9))
     ]
     rotating = ORG_POOL + (number + variant) % VARIANTS
     organizations.append(

@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, bindparam, select, update
 
 from promptify.extensions import db
 from promptify.identity import trust
@@ -39,6 +39,19 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+# Built once: every widget call runs it, and building the statement costs more than running it.
+_FIND = (
+    select(WidgetSession, Contact, SigningKey.retired_at, SigningKey.revoked_at)
+    .join(Contact, Contact.id == WidgetSession.contact_id)
+    .outerjoin(
+        SigningKey,
+        and_(SigningKey.workspace_id == WidgetSession.workspace_id, SigningKey.thumbprint == WidgetSession.verified_key),
+    )
+    .where(WidgetSession.token_hash == bindparam("token_hash"))
+)
+_FIND_LOCKED = _FIND.with_for_update(of=Contact).execution_options(populate_existing=True)
+
+
 def find_session(
     workspace: Workspace, token: str | None, *, now: datetime, lock: bool = False
 ) -> FoundSession | None:
@@ -52,21 +65,8 @@ def find_session(
     """
     if not token or len(token) > MAX_TOKEN_LENGTH:
         return None
-    query = (
-        select(WidgetSession, Contact, SigningKey.retired_at, SigningKey.revoked_at)
-        .join(Contact, Contact.id == WidgetSession.contact_id)
-        .outerjoin(
-            SigningKey,
-            and_(
-                SigningKey.workspace_id == WidgetSession.workspace_id,
-                SigningKey.thumbprint == WidgetSession.verified_key,
-            ),
-        )
-        .where(WidgetSession.token_hash == token_hash(token))
-    )
-    if lock:
-        query = query.with_for_update(of=Contact).execution_options(populate_existing=True)
-    row = db.session.execute(query).first()
+    query = _FIND_LOCKED if lock else _FIND
+    row = db.session.execute(query, {"token_hash": token_hash(token)}).first()
     if row is None or row[0].workspace_id != workspace.id:
         return None
     session, contact, key_retired_at, key_revoked_at = row
