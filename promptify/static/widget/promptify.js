@@ -153,17 +153,18 @@
   function talk(method, path, body) {
     var epoch = S.epoch, sent = S.session, n = S.recoveries;
     return call(method, path, body).catch(function (err) {
-      if (epoch !== S.epoch) { err.stale = 1; throw err; } // about a previous user: act on nothing
-      if (err.code === "session_expired") {
-        // sent before the last recovery (calls that met the same lapse): just retry
-        return (n === S.recoveries ? recover() : Promise.resolve()).then(function () {
-          if (epoch !== S.epoch) throw err; // the user changed: never replay their call
-          return call(method, path, body);
-        });
-      }
       if (err.code === "session_required" && sent) {
         return S.chain.then(function () { // the sign-in that merged it may still be answering
-          if (sent !== S.mergedFrom || !S.session || S.session === sent) throw err;
+          if (sent === S.mergedFrom && S.session && S.session !== sent) return call(method, path, body);
+          err.stale = epoch !== S.epoch; // about a previous user: act on nothing
+          throw err;
+        });
+      }
+      if (epoch !== S.epoch) { err.stale = 1; throw err; }
+      if (err.code === "session_expired") {
+        // sent before the last recovery: just retry
+        return (n === S.recoveries ? recover() : Promise.resolve()).then(function () {
+          if (epoch !== S.epoch) throw err; // the user changed: never replay their call
           return call(method, path, body);
         });
       }
