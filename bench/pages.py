@@ -1,4 +1,4 @@
-"""Console page render times through gunicorn, signed in as an operator (§4 inbox and panel)."""
+"""Console page render times through gunicorn, signed in as an operator (inbox and panel)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,11 @@
-"""The identify scenarios (§2.1 "Idempotence and cost"): what each connection sends, pre-serialised.
+"""The identify scenarios: what each connection sends, pre-serialised.
 
-Every identified user carries 50 attrs and 10 organizations, the spec's worst case. Tokens are
-EdDSA (Ed25519) and carry no `jti` (a repeated token with a jti is a replay by design).
+An unchanged identify writes nothing but a throttled last-seen time (docs/widget-api.md,
+"Identify"); these scenarios measure what it costs all the same.
+
+Every identified user carries 50 attrs and 10 organizations, the largest payload the limits
+allow. Tokens are EdDSA (Ed25519) and carry no `jti` (a repeated token with a jti is a replay by
+design).
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""Configuration: defaults → instance/config.py → PROMPTIFY_* environment → test_config (§5)."""
+"""Configuration: defaults → instance/config.py → PROMPTIFY_* environment → test_config.
+
+The settings: docs/operations.md, "Configuration".
+"""
 
 from __future__ import annotations
 

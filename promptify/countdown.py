@@ -1,4 +1,5 @@
-"""Plain-words deadlines for the console (§4 grace countdown: "valid until 14:32 UTC, 1 h 12 min left").
+"""Plain-words deadlines for the console, such as the grace countdown of a retiring key:
+"valid until 14:32 UTC, 1 h 12 min left".
 
 Pure: stdlib only, time passed in. Remaining time is rounded *down* to the minute, so the page
 never promises more validity than a key has left.

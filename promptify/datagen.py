@@ -239,7 +239,7 @@ def _memberships(stats: GenerateStats, kinds: bytearray, rng: random.Random) -> 
         return
     for index, cid in enumerate(stats.contact_ids):
         if not kinds[index]:
-            continue  # anonymous visitors have no organizations (§2.1)
+            continue  # anonymous visitors have no organizations
         count = rng.choices((1, 2, 3), (5, 3, 2))[0]
         for oid in sorted({orgs[rng.randrange(len(orgs))] for _ in range(count)}):
             yield (cid, oid)

@@ -1,4 +1,4 @@
-"""One JSON error envelope for the widget API (§2.2), whatever went wrong."""
+"""One JSON error envelope for the widget API, whatever went wrong (docs/widget-api.md, "Errors")."""
 
 from __future__ import annotations
 
@@ -69,7 +69,7 @@ def register_error_handlers(app: Flask) -> None:
             return _database_down(error)  # type: ignore[arg-type]
         log.exception("unhandled error on %s", request.path)
         if _is_widget_request():
-            # Not in the §2.2 table on purpose: this is a bug, and it must still speak JSON.
+            # Never a planned answer, so not in the error table: a bug, and it must still speak JSON.
             response = jsonify({"error": {"code": "internal_error", "message": "Unexpected server error.", "field": None}})
             response.status_code = 500
             return response

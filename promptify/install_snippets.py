@@ -12,7 +12,7 @@ import html
 import json
 from dataclasses import dataclass
 
-#: The alg the Node example signs with, by current key type (§2.1: an RSA key also takes PS256).
+#: The alg the Node example signs with, by current key type (an RSA key also takes PS256).
 NODE_ALG = {"Ed25519": "EdDSA", "P-256": "ES256", "RSA": "RS256"}
 #: joserfc 1.8 warns that the name "EdDSA" is deprecated (RFC 9864); "Ed25519" is the same
 #: signature, and Promptify accepts both names for an Ed25519 key.
@@ -20,7 +20,8 @@ PYTHON_ALG = {"Ed25519": "Ed25519", "P-256": "ES256", "RSA": "RS256"}
 OTHER_ALGS = {"Ed25519": ("Ed25519",), "P-256": (), "RSA": ("PS256",)}
 _JOSERFC_KEY_CLASS = {"Ed25519": "OKPKey", "P-256": "ECKey", "RSA": "RSAKey"}
 
-#: Shown when the workspace has no current key: the seed's EdDSA, with openssl to make one.
+#: Shown when the workspace has no current key: Ed25519 with openssl, as in
+#: docs/identification.md, "Signed identification".
 DEFAULT_KEY_TYPE = "Ed25519"
 GENERATE_KEY_PAIR = (
     "openssl genpkey -algorithm ed25519 -out private.pem   # keep this on your server\n"
@@ -108,7 +109,7 @@ class SigningExamples:
 
 
 def install_snippet(script_url: str, app_id: str) -> str:
-    """The one line an admin pastes into every page (§3)."""
+    """The one line an admin pastes into every page (docs/widget-api.md, "The widget script")."""
     return (
         f'<script src="{html.escape(script_url)}" data-app-id="{html.escape(app_id)}"></script>'
     )

@@ -16,7 +16,7 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 
 def _errors(*statuses: int) -> dict[str, Any]:
-    return {str(s): _json(_ref("Error"), "Refused; see error.code (§2.2)") for s in statuses}
+    return {str(s): _json(_ref("Error"), "Refused; see error.code (docs/widget-api.md, \"Errors\")") for s in statuses}
 
 
 NULLABLE_STRING = {"type": ["string", "null"]}

@@ -1,4 +1,7 @@
-"""Security headers for every response, set in one place (§5)."""
+"""Security headers for every response, set in one place.
+
+What they are: docs/operations.md, "Health and headers".
+"""
 
 from __future__ import annotations
 

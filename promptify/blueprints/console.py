@@ -1,4 +1,4 @@
-"""The console's current workspace (§4: one at a time, the oldest by default) and its switcher."""
+"""The console's current workspace (one at a time, the oldest by default) and its switcher."""
 
 from __future__ import annotations
 

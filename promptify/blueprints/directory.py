@@ -1,4 +1,7 @@
-"""Contacts and Organizations directories (§4), with search and keyset paging."""
+"""Contacts and Organizations directories, with search and keyset paging.
+
+What they show: docs/operations.md, "The console".
+"""
 
 from __future__ import annotations
 

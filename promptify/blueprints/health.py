@@ -1,4 +1,4 @@
-"""`GET /healthz`: 200 while the database answers (§5)."""
+"""`GET /healthz`: 200 while the database answers (docs/operations.md, "Health and headers")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The agents' inbox (§4): list, thread and details side panel, swapped in with htmx."""
+"""The agents' inbox (docs/operations.md, "The console"): list, thread and details side panel,
+swapped in with htmx."""
 
 from __future__ import annotations
 
@@ -76,7 +77,7 @@ def conversation(conversation_id: int) -> ResponseReturnValue:
 @bp.get("/<int:conversation_id>/poll")
 @login_required
 def poll(conversation_id: int) -> ResponseReturnValue:
-    """§4 polling: new messages plus a fresh poller; 204 when nothing is new, 286 stops polling."""
+    """Polling: new messages plus a fresh poller; 204 when nothing is new, 286 stops polling."""
     selected = inbox_service.get_conversation(current_workspace().id, conversation_id)
     if selected is None:
         return Response(status=286)

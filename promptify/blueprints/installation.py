@@ -1,4 +1,8 @@
-"""Settings › Messenger › Installation (§3, §4): snippet, signing examples, allowed origins."""
+"""Settings › Messenger › Installation: snippet, signing examples, allowed origins.
+
+What the page shows: docs/operations.md, "The console".
+The origin rules: docs/widget-api.md, "Origins and CORS".
+"""
 
 from __future__ import annotations
 

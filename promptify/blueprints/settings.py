@@ -1,8 +1,10 @@
-"""Settings › Messenger › Security (§4): keys, require-signed switch, token tester, failure log.
+"""Settings › Messenger › Security: keys, require-signed switch, token tester, failure log
+(docs/operations.md, "The console").
 
 Admins only. Plain forms work without JavaScript: a successful post redirects (303), a refused
-one re-renders the page with 422. htmx posts get the re-rendered fragment instead (STYLE 9, 15).
-A pasted key is never echoed back: it may be a private key (SECURITY-NOTES §3).
+one re-renders the page with 422. htmx posts get the re-rendered fragment instead.
+A pasted key is never echoed back, since it may be a private key
+(docs/security.md, "What is never logged").
 """
 
 from __future__ import annotations

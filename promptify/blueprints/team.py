@@ -1,4 +1,7 @@
-"""Settings › Team (§4): operators, their roles, adding and deactivating them (admins only)."""
+"""Settings › Team: operators, their roles, adding and deactivating them (admins only).
+
+The last active admin can be neither demoted nor deactivated (docs/operations.md, "The console").
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The widget API `/widget/v1/...` (§2): JSON only, CORS for allowed origins, session header."""
+"""The widget API `/widget/v1/...` (docs/widget-api.md): JSON only, CORS for allowed origins,
+session header."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from promptify.services.conversations import PAGE_URL_HEADER
 from promptify.services.sessions import SESSION_HEADER
 
 bp = Blueprint("widget", __name__, url_prefix="/widget/v1")
-# Per client address and per app (§5 "generous per-app and per-address limits"); 429 rate_limited.
+# Per client address and per app (docs/widget-api.md, "Rate limits"); 429 rate_limited.
 limiter.limit(
     lambda: current_app.config["WIDGET_RATE_LIMIT_PER_ADDRESS"],
     key_func=lambda: request.remote_addr or "unknown",
@@ -42,7 +43,7 @@ CORS_HEADERS = {
 
 @bp.before_request
 def _resolve_workspace_and_origin() -> ResponseReturnValue | None:
-    """Read the body, find the workspace, enforce allowed origins (§2), answer CORS preflights.
+    """Read the body, find the workspace, enforce allowed origins, answer CORS preflights.
 
     The body is read before the database is touched, so a client that sends its headers and
     withholds its body holds no transaction; a POST then runs in one write transaction."""
@@ -105,7 +106,7 @@ def _read_body() -> bytes | IdentifyError:
 
 
 def read_json_object() -> dict[str, Any]:
-    """The body as a JSON object, or the §2.2 error for 413 / 415 / invalid_json."""
+    """The body as a JSON object, or the error for 413 / 415 / invalid_json."""
     if request.mimetype != "application/json":
         raise IdentifyError("unsupported_media_type", "Send the body as application/json.")
     raw = g.body if "body" in g else _read_body()
@@ -140,7 +141,7 @@ def identify(app_id: str) -> ResponseReturnValue:
     return jsonify(session=result.session_token, contact=result.contact, verifiedUntil=result.verified_until)
 
 
-# --- §2.3 conversations ------------------------------------------------------------------
+# --- conversations (docs/widget-api.md, "Conversations") ----------------------------------
 
 
 def _page_url() -> str | None:
@@ -199,7 +200,7 @@ def openapi() -> ResponseReturnValue:
     return jsonify(document())
 
 
-# --- §3 the widget script ----------------------------------------------------------------
+# --- the widget script (docs/widget-api.md, "The widget script") --------------------------
 
 SCRIPT_DIRECTORY = Path(__file__).resolve().parent.parent / "static" / "widget"
 SCRIPT_MAX_AGE = 300  # seconds: a new release reaches every host page within minutes

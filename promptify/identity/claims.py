@@ -1,8 +1,9 @@
-"""The registered-claim checks of a verified identity JWT (PRODUCT.md §2.1, RFC 7519 §4.1).
+"""The registered-claim checks of a verified identity JWT (RFC 7519 §4.1).
 
 exp, nbf, iat, aud, jti, iss and sub, each a step of the `tokens` pipeline: a check returns the
 token tester's message on success and raises IdentifyError on failure. Also how a token value
-is quoted in those messages. Pure: stdlib only, time passed in as POSIX seconds.
+is quoted in those messages. The rules are the claim table of docs/identification.md,
+"Signed identification". Pure: stdlib only, time passed in as POSIX seconds.
 """
 
 from __future__ import annotations
@@ -99,7 +100,7 @@ def _claims(ctx: ClaimContext) -> dict[str, Any]:
 
 
 def check_exp(ctx: ClaimContext) -> str:
-    """§2.1: exp required, not expired beyond leeway, at most max_lifetime ahead."""
+    """exp required, not expired beyond leeway, at most max_lifetime ahead."""
     claims = _claims(ctx)
     if claims.get("exp") is None:
         raise IdentifyError(
@@ -126,7 +127,7 @@ def check_exp(ctx: ClaimContext) -> str:
 
 
 def check_nbf(ctx: ClaimContext) -> str:
-    """§2.1: nbf honoured if present (leeway applies)."""
+    """nbf honoured if present (leeway applies)."""
     nbf = _numeric_claim(_claims(ctx), "nbf")
     if nbf is None:
         return "No 'nbf' claim (optional)."
@@ -141,7 +142,7 @@ def check_nbf(ctx: ClaimContext) -> str:
 
 
 def check_iat(ctx: ClaimContext) -> str:
-    """§2.1: an iat in the future beyond leeway is jwt_not_yet_valid."""
+    """An iat in the future beyond leeway is jwt_not_yet_valid."""
     iat = _numeric_claim(_claims(ctx), "iat")
     if iat is None:
         return "No 'iat' claim (optional)."
@@ -155,7 +156,7 @@ def check_iat(ctx: ClaimContext) -> str:
 
 
 def check_aud(ctx: ClaimContext) -> str:
-    """§2.1: aud, when present, is (or contains) the workspace's app id."""
+    """aud, when present, is (or contains) the workspace's app id."""
     claims = _claims(ctx)
     if "aud" not in claims:
         return "No 'aud' claim (optional)."
@@ -171,7 +172,7 @@ def check_aud(ctx: ClaimContext) -> str:
 
 
 def check_jti(ctx: ClaimContext) -> str:
-    """§2.1: optional jti, a non-empty string of at most 255 characters."""
+    """Optional jti, a non-empty string of at most 255 characters."""
     claims = _claims(ctx)
     if "jti" not in claims:
         return "No 'jti' claim: the token can be reused until it expires."

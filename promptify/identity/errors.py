@@ -1,4 +1,4 @@
-"""The error codes of PRODUCT.md §2.2, defined in one place."""
+"""The error codes of docs/widget-api.md, "Errors", defined in one place."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ STATUS_BY_CODE: dict[str, int] = {
 
 
 class IdentifyError(Exception):
-    """A refusal with a §2.2 code, a message telling the developer what to change, and a field path.
+    """A refusal: an error code, a message telling the developer what to change, a field path.
 
     `token_header` / `token_claims` carry what could be decoded of a refused token (never its
     signature) so the failure log can show it to the workspace admin.

@@ -1,9 +1,9 @@
-"""The joserfc side of token verification (PRODUCT.md §2.1 "Signed identification").
+"""The joserfc side of token verification (docs/security.md, "Algorithms").
 
 What a token may use (algorithms by key type, size limits, refused headers), the joserfc
 registries that enforce it, and the import of stored SPKI PEM keys into joserfc keys.
-Pure: stdlib + joserfc + cryptography. The joserfc traps guarded against here are listed in
-SECURITY-NOTES.md §0 and §1.
+Pure: stdlib + joserfc + cryptography. The lax joserfc defaults guarded against here are pinned
+by `TestJoserfcTraps` in tests/unit/test_tokens.py.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from joserfc.jwk import ECKey, Key, OKPKey, RSAKey
 from joserfc.jws import JWSRegistry
 from joserfc.registry import JWS_HEADER_REGISTRY, HeaderParameter, HeaderRegistryDict
 
-#: §2.1: the algorithms a workspace key can be used with, by key type.
+#: The algorithms a workspace key can be used with, by key type.
 ALGORITHMS_BY_KEY_TYPE: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {"Ed25519": ("EdDSA", "Ed25519"), "P-256": ("ES256",), "RSA": ("PS256", "RS256")}
 )
@@ -32,10 +32,10 @@ KEY_TYPE_BY_ALGORITHM: Mapping[str, str] = MappingProxyType(
 
 MAX_TOKEN_LENGTH = 64 * 1024  # the request body limit; a token with 50 long attrs must fit
 MAX_HEADER_LENGTH = 1_024
-# base64url of a 1024-byte RSA-8192 signature is 1366 characters (SECURITY-NOTES §0.9).
+# base64url of a 1024-byte RSA-8192 signature is 1366 characters; joserfc's default cap is 1024.
 MAX_SIGNATURE_LENGTH = 1_368
 
-#: §2.1: headers that would take a key from the token, and all refused header parameters.
+#: Headers that would take a key from the token, and all refused header parameters.
 KEY_HEADERS = ("jwk", "jku", "x5u", "x5c", "x5t", "x5t#S256")
 REFUSED_HEADERS: tuple[str, ...] = (*KEY_HEADERS, "crit", "b64", "cty")
 
@@ -60,10 +60,10 @@ class _Ed25519OnlyEdDSA(EdDSAAlgorithm):
     """RFC 8037 "EdDSA" restricted to Ed25519 (RFC 9864), without the deprecation warning.
 
     The stock model accepts Ed448 keys and warns on every use, which `filterwarnings=error`
-    turns into a 500 (SECURITY-NOTES §0.4, §1 #11-12).
+    turns into a 500.
     """
 
-    # RFC 9864 deprecates the name, not Ed25519 itself; we accept it (PRODUCT.md §2.1).
+    # RFC 9864 deprecates the name, not Ed25519 itself; both "EdDSA" and "Ed25519" are accepted.
     security_warning = None  # type: ignore[assignment]
 
     def check_key(self, key: Any) -> None:
@@ -98,7 +98,7 @@ def _refuse_header(_value: object) -> None:
 
 # Unknown names stay ignored (RFC 7515 §4), but the refused ones are registered with a
 # validator that always fails: merely leaving them out would let crit/b64 through once
-# strict_check_header is off (SECURITY-NOTES §0.6, §1 #13-15).
+# strict_check_header is off (stock joserfc accepts crit: [] and crit of registered names).
 _HEADER_REGISTRY: HeaderRegistryDict = {
     **{name: JWS_HEADER_REGISTRY[name] for name in ("alg", "kid", "typ")},
     **{name: HeaderParameter("refused by Promptify", _refuse_header) for name in REFUSED_HEADERS},
@@ -116,7 +116,7 @@ class _PromptifyJWSRegistry(JWSRegistry):
 
 def jws_registry(alg: str) -> JWSRegistry:
     """A registry allowing exactly `alg`: the allow-list must live inside the registry,
-    since `registry=` silently overrides `algorithms=` (SECURITY-NOTES §0.3)."""
+    since `registry=` silently overrides `algorithms=` in joserfc."""
     return _PromptifyJWSRegistry(algorithms=[alg], strict_check_header=False)
 
 
@@ -135,7 +135,7 @@ def import_public_key(key: VerificationKey) -> Key:
 @functools.lru_cache(maxsize=256)
 def _import_cached(thumbprint: str, key_type: str, spki_pem: str) -> Key:
     # Runs on every page load, so parsed keys are cached. joserfc's own importer accepts
-    # private keys, certificates and garbage (SECURITY-NOTES §0.10): parse with cryptography.
+    # private keys, certificates and garbage: parse with cryptography.
     public = load_pem_public_key(spki_pem.encode("ascii"))
     if key_type == "Ed25519" and isinstance(public, ed25519.Ed25519PublicKey):
         return OKPKey.import_key(public)

@@ -1,4 +1,5 @@
-"""Number theory behind two key checks of SECURITY-NOTES §3.2: Ed25519 points and ROCA.
+"""Number theory behind two key checks (docs/security.md, "Key paste rules"): Ed25519 points
+and ROCA.
 
 Pure: stdlib only. `keys` applies both to every pasted key and re-exports the public checks.
 """
@@ -6,7 +7,7 @@ Pure: stdlib only. `keys` applies both to every pasted key and re-exports the pu
 from __future__ import annotations
 
 # ---------------------------------------------------------------------------------------------
-# Ed25519 point validation (RFC 8032 §5.1.3 decoding, §5.1.4 doubling; SECURITY-NOTES §0.12)
+# Ed25519 point validation (RFC 8032 §5.1.3 decoding, RFC 8032 §5.1.4 doubling)
 # ---------------------------------------------------------------------------------------------
 
 _P = 2**255 - 19
@@ -19,7 +20,7 @@ def ed25519_pub_ok(raw: bytes) -> bool:
 
     Rejects y ≥ p, x² without a square root, the "-0" encoding (x = 0 with the sign bit set) and
     the 8 torsion points (8·P = identity). A small-order key lets `R = identity, S = 0` verify
-    for every message under OpenSSL (SECURITY-NOTES §0.12). Mixed-order points are accepted.
+    for every message under OpenSSL. Mixed-order points are accepted.
     """
     point = ed25519_decode(raw)
     return point is not None and not ed25519_has_small_order(point)
@@ -68,7 +69,7 @@ def _ed25519_double(ext: tuple[int, int, int, int]) -> tuple[int, int, int, int]
 
 
 # ---------------------------------------------------------------------------------------------
-# ROCA (CVE-2017-15361; Nemec et al. 2017 fingerprint, SECURITY-NOTES §3.2 end)
+# ROCA (CVE-2017-15361; the fingerprint test of Nemec et al., 2017)
 # ---------------------------------------------------------------------------------------------
 
 _ROCA_PRIMES = (

@@ -1,4 +1,4 @@
-"""What the admin reads when a pasted key is refused (SECURITY-NOTES §3.1 table, §3.2).
+"""What the admin reads when a pasted key is refused (docs/security.md, "Key paste rules").
 
 Every message is plain text of at most two sentences that says what to paste instead; none
 echoes the pasted text. `keys.parse_spki_pem` raises them via `KeyRejected` and re-exports them.

@@ -1,9 +1,11 @@
-"""SPKI public-key paste validation, RFC 7638 thumbprints and key usability (SECURITY-NOTES §3).
+"""SPKI public-key paste validation, RFC 7638 thumbprints and key usability.
+
+The paste rules are those of docs/security.md, "Key paste rules".
 
 Pure module: stdlib + cryptography + joserfc only. The paste is validated with `cryptography`
 before joserfc ever sees it, because joserfc accepts private keys, certificates, OpenSSH keys and
-trailing garbage (SECURITY-NOTES §0.10). No message ever echoes the pasted text. The admin
-messages live in `key_messages`, the Ed25519 point and ROCA arithmetic in `key_math`.
+trailing garbage. No message ever echoes the pasted text. The admin messages live in
+`key_messages`, the Ed25519 point and ROCA arithmetic in `key_math`.
 """
 
 from __future__ import annotations
@@ -110,12 +112,12 @@ class PublicKeyInfo:
 
 
 # ---------------------------------------------------------------------------------------------
-# Parsing the paste (SECURITY-NOTES §3.1 table, §3.2 validator)
+# Parsing the paste (docs/security.md, "Key paste rules")
 # ---------------------------------------------------------------------------------------------
 
 
 def parse_spki_pem(text: str) -> PublicKeyInfo:
-    """§3.1/§3.2: validate one pasted SPKI PEM public key and describe it.
+    """Validate one pasted SPKI PEM public key and describe it.
 
     Accepts exactly one `-----BEGIN PUBLIC KEY-----` block holding an Ed25519 key (a canonical,
     non-small-order point), an uncompressed named-curve P-256 key, or an rsaEncryption key of
@@ -134,20 +136,20 @@ def parse_spki_pem(text: str) -> PublicKeyInfo:
     der = _decode_base64(_pem_body(pasted))
     key = _load_der(der)
     # Re-encoding catches what cryptography loads leniently: explicit EC parameters, compressed
-    # points, the id-RSASSA-PSS OID and a missing NULL (§3.2); BER and trailing bytes fail to load.
+    # points, the id-RSASSA-PSS OID and a missing NULL; BER and trailing bytes fail to load.
     if key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo) != der:
         raise KeyRejected(_non_canonical_message(key, der))
     return public_key_info_from_crypto_key(key)
 
 
 def _normalise(text: str) -> str:
-    """CRLF/CR to LF, strip every line and the whole text (§3.1 "accept (normalise)")."""
+    """CRLF/CR to LF, strip every line and the whole text (accepted, then normalised away)."""
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     return "\n".join(line.strip() for line in lines).strip()
 
 
 def _refuse_other_formats(pasted: str) -> None:
-    """Private keys anywhere, JWK/JSON, OpenSSH and SSH2 public keys (§3.1 rows 4, 7, 8)."""
+    """Private keys anywhere, JWK/JSON, OpenSSH and SSH2 public keys."""
     looks_like_json = pasted.startswith("{")
     if _PRIVATE_MARKER.search(pasted):
         raise KeyRejected(MSG_PRIVATE)
@@ -164,7 +166,7 @@ def _refuse_other_formats(pasted: str) -> None:
 
 
 def _refuse_other_blocks(pasted: str) -> None:
-    """Exactly one PEM block, labelled `PUBLIC KEY` (§3.1: certificate, PKCS#1, several blocks)."""
+    """Exactly one PEM block, labelled `PUBLIC KEY` (not a certificate, PKCS#1, several blocks)."""
     labels = _PEM_LABEL.findall(pasted)
     if not labels:
         raise KeyRejected(MSG_NO_PEM)
@@ -258,12 +260,12 @@ def _non_canonical_message(key: PublicKeyTypes, der: bytes) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# Key rules and description (§3.1 rows: key types, curves, RSA size/exponent/modulus, ROCA)
+# Key rules and description (key types, curves, RSA size/exponent/modulus, ROCA)
 # ---------------------------------------------------------------------------------------------
 
 
 def public_key_info_from_crypto_key(key: PublicKeyTypes) -> PublicKeyInfo:
-    """§3.1 key rules for a `cryptography` public key object; raises `KeyRejected` like the paste.
+    """The key rules for a `cryptography` public key object; raises `KeyRejected` like the paste.
 
     Useful where the key did not come from a paste (CLI, test factories). The encoding rules
     (canonical DER, PEM shape) are the caller's business; `parse_spki_pem` applies them first.
@@ -281,7 +283,7 @@ def public_key_info_from_crypto_key(key: PublicKeyTypes) -> PublicKeyInfo:
 
 
 def _ed25519_info(key: ed25519.Ed25519PublicKey) -> PublicKeyInfo:
-    """§0.12/§3.2: only canonical points of large order; OpenSSL checks neither on load."""
+    """Only canonical points of large order; OpenSSL checks neither on load."""
     point = ed25519_decode(key.public_bytes(Encoding.Raw, PublicFormat.Raw))
     if point is None:
         raise KeyRejected(MSG_ED25519_ENCODING)
@@ -292,7 +294,7 @@ def _ed25519_info(key: ed25519.Ed25519PublicKey) -> PublicKeyInfo:
 
 
 def _ec_info(key: ec.EllipticCurvePublicKey) -> PublicKeyInfo:
-    """§3.1: P-256 only (ES256); cryptography has already checked that the point is on it."""
+    """P-256 only (ES256); cryptography has already checked that the point is on it."""
     if not isinstance(key.curve, ec.SECP256R1):
         curve = _CURVE_NAMES.get(key.curve.name, key.curve.name)
         raise KeyRejected(MSG_CURVE.format(curve=curve))
@@ -300,7 +302,7 @@ def _ec_info(key: ec.EllipticCurvePublicKey) -> PublicKeyInfo:
 
 
 def _rsa_info(key: rsa.RSAPublicKey) -> PublicKeyInfo:
-    """§1 #31 / §3.1: 2048-8192 bits, e = 65537, odd modulus, no ROCA fingerprint."""
+    """2048-8192 bits, e = 65537, odd modulus, no ROCA fingerprint."""
     numbers = key.public_numbers()
     # Order matters: joserfc warns (an error under pytest) when importing RSA < 2048, so the
     # size check must come before RSAKey.import_key.
@@ -319,7 +321,7 @@ def _rsa_info(key: rsa.RSAPublicKey) -> PublicKeyInfo:
 def _describe(
     key: PublicKeyTypes, key_type: str, algorithms: tuple[str, ...], bits: int, thumbprint: str
 ) -> PublicKeyInfo:
-    """§3.3: joserfc's `Key.thumbprint()` is RFC 7638 (unlike `jwk.thumbprint(dict)`, §0.11)."""
+    """joserfc's `Key.thumbprint()` is RFC 7638; `jwk.thumbprint(dict)` hashes every member."""
     pem = key.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode("ascii")
     return PublicKeyInfo(
         key_type=key_type, algorithms=algorithms, thumbprint=thumbprint, spki_pem=pem, bits=bits
@@ -327,7 +329,7 @@ def _describe(
 
 
 # ---------------------------------------------------------------------------------------------
-# Usability of stored keys (§2.4 rotation; PRODUCT.md wins on the grace rules)
+# Usability of stored keys (docs/security.md, "Keys": current, retiring within grace, revoked)
 # ---------------------------------------------------------------------------------------------
 
 
@@ -346,12 +348,12 @@ class StoredKey:
 
 
 def grace_deadline(key: StoredKey, grace: timedelta) -> datetime | None:
-    """§2.1: a replaced key stays usable until `retired_at + grace`; None while current."""
+    """A replaced key stays usable until `retired_at + grace`; None while current."""
     return None if key.retired_at is None else key.retired_at + grace
 
 
 def is_usable(key: StoredKey, now: datetime, grace: timedelta) -> bool:
-    """§2.4: usable unless revoked at or before `now`, or retired with its grace period over."""
+    """Usable unless revoked at or before `now`, or retired with its grace period over."""
     if key.revoked_at is not None and key.revoked_at <= now:
         return False
     deadline = grace_deadline(key, grace)

@@ -1,4 +1,5 @@
-"""Pure merge rules of §2.1: applying a payload to a stored profile, and folding in an anonymous one."""
+"""Pure merge rules of identify: applying a payload to a stored profile, and folding in an
+anonymous one (docs/identification.md, "Anonymous visitors")."""
 
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ def apply_payload(stored: Profile, payload: UserPayload, *, signed: bool = False
 
 
 def fill_from_anonymous(identified: Profile, anonymous: Profile, payload: UserPayload) -> Profile:
-    """§2.1 merge: the anonymous record only fills what the identified contact lacks.
+    """Sign-in merge: the anonymous record only fills what the identified contact lacks.
 
     A field the payload mentions (even as null) is the payload's; an attr the payload deleted stays
     deleted. Anonymous attrs are taken in key order while fewer than 50 are stored, so a merge can

@@ -1,4 +1,7 @@
-"""The identify payload of PRODUCT.md §2.1: field rules, limits, deduplication, JSON-path errors.
+"""The identify payload: field rules, limits, deduplication, JSON-path errors.
+
+The rules are those of docs/identification.md, "Unsigned identification"; a token carries the
+same fields.
 
 `parse_user_payload` turns the object a host page passed to `promptify.setUser(...)` (or the
 claims of a verified token) into a `UserPayload`, or raises the first `IdentifyError` in
@@ -60,7 +63,7 @@ ORGANIZATION_KEYS = ("id", "name", "attrs")
 
 @dataclass(frozen=True)
 class OrganizationInput:
-    """One entry of `organizations` (§2.1): external id, display name, attrs to merge.
+    """One entry of `organizations`: external id, display name, attrs to merge.
 
     `index` is the entry's position in the request's list (of the last entry with that id, which
     won), so a later after-merge error can name `organizations[<index>].attrs`.
@@ -74,7 +77,7 @@ class OrganizationInput:
 
 @dataclass(frozen=True)
 class UserPayload:
-    """A validated identify payload (§2.1). Absent fields are absent; None means "clear"."""
+    """A validated identify payload. Absent fields are absent; None means "clear"."""
 
     external_id: str | None  # None = anonymous ({"id": null})
     profile: dict[str, str | None]  # keys present among "email", "name", "avatar_url"
@@ -87,7 +90,7 @@ class UserPayload:
 
 
 def parse_user_payload(obj: Any, *, signed: bool = False) -> UserPayload:
-    """Validate a setUser object or verified token claims (§2.1) and report the first error (§2.2).
+    """Validate a setUser object or verified token claims and report the first error.
 
     `signed=True` is for token claims: the registered claims are allowed and ignored, and `id`
     may not be null because a signed token must identify a user.
@@ -119,7 +122,7 @@ def parse_user_payload(obj: Any, *, signed: bool = False) -> UserPayload:
 def merge_attrs(
     stored: Mapping[str, AttrValue], incoming: Mapping[str, AttrValue | None]
 ) -> dict[str, AttrValue]:
-    """§2.1: attrs merge into the stored ones; an incoming null deletes that key."""
+    """Attrs merge into the stored ones; an incoming null deletes that key."""
     merged: dict[str, AttrValue] = dict(stored)
     for key, value in incoming.items():
         if value is None:
@@ -130,7 +133,7 @@ def merge_attrs(
 
 
 def check_attr_count(merged: Mapping[str, object], field: str) -> None:
-    """§2.1: more than 50 attrs stored after the merge is `too_many_attrs` (nothing is written)."""
+    """More than 50 attrs stored after the merge is `too_many_attrs` (nothing is written)."""
     if len(merged) > MAX_ATTRS:
         raise IdentifyError(
             "too_many_attrs",
@@ -144,7 +147,7 @@ def check_attr_count(merged: Mapping[str, object], field: str) -> None:
 
 
 def _parse_user_id(obj: dict[Any, Any], *, signed: bool) -> str | None:
-    """§2.1: `id` is required; null means anonymous, except inside a signed token."""
+    """`id` is required; null means anonymous, except inside a signed token."""
     if "id" not in obj:
         if signed:
             hint = ' (the "sub" claim is not read as the user id)' if "sub" in obj else ""
@@ -175,7 +178,7 @@ def _parse_user_id(obj: dict[Any, Any], *, signed: bool) -> str | None:
 
 
 def _parse_organizations(value: object, *, anonymous: bool) -> tuple[OrganizationInput, ...]:
-    """§2.1: the complete list of memberships, deduplicated by id (last wins), at most 10."""
+    """The complete list of memberships, deduplicated by id (last wins), at most 10."""
     field = "organizations"
     if anonymous:
         raise IdentifyError(
@@ -208,7 +211,7 @@ def _parse_organizations(value: object, *, anonymous: bool) -> tuple[Organizatio
 
 
 def _parse_organization(entry: object, index: int) -> OrganizationInput:
-    """§2.1: {"id": string | integer, "name": non-empty string, "attrs"?: object}."""
+    """{"id": string | integer, "name": non-empty string, "attrs"?: object}."""
     field = f"organizations[{index}]"
     if not isinstance(entry, dict):
         raise IdentifyError(
@@ -247,7 +250,7 @@ def _parse_organization(entry: object, index: int) -> OrganizationInput:
 
 
 def _unknown_top_level_key(key: object, *, signed: bool) -> IdentifyError:
-    """§2.1: unknown top-level keys are refused, with a hint for typos and misplaced claims."""
+    """Unknown top-level keys are refused, with a hint for typos and misplaced claims."""
     if key == "jwt":
         message = (
             'A token payload cannot contain a "jwt" claim: put id, email, name, avatarUrl, '

@@ -1,4 +1,6 @@
-"""The value rules of the identify payload's fields (docs/widget-api.md, identify): ids, profile, attrs.
+"""The value rules of the identify payload's fields: ids, profile, attrs.
+
+The rules are the field table of docs/widget-api.md, "Identify".
 
 Each parser takes one JSON value and the JSON path to report, and returns the value to store or
 raises `IdentifyError("invalid_field" | "too_many_attrs", ..., field=<path>)`. Pure: stdlib and
@@ -44,7 +46,7 @@ _ATTR_KEY_RE = re.compile(r"[A-Za-z0-9_.-]+")
 
 
 def parse_external_id(value: object, field: str) -> str:
-    """§2.1: a non-empty string ≤ 255 chars, or an integer (123 and "123" are the same id)."""
+    """A non-empty string ≤ 255 chars, or an integer (123 and "123" are the same id)."""
     if isinstance(value, int) and not isinstance(value, bool):
         # Checked on bit length first: str() of a huge int is slow, and refused past 4300 digits.
         if value.bit_length() > 4 * MAX_ID_LENGTH or len(str(value)) > MAX_ID_LENGTH:
@@ -68,7 +70,7 @@ def parse_external_id(value: object, field: str) -> str:
 
 
 def parse_name(value: object, field: str = "name") -> str:
-    """§2.1: a display name is a non-empty string ≤ 255 characters."""
+    """A display name is a non-empty string ≤ 255 characters."""
     if not isinstance(value, str):
         raise IdentifyError(
             "invalid_field", f"{field} must be a non-empty string, not {describe(value)}.", field
@@ -77,7 +79,7 @@ def parse_name(value: object, field: str = "name") -> str:
 
 
 def _parse_email(value: object) -> str:
-    """§2.1: a valid address (email-validator, no deliverability check); stored normalized."""
+    """A valid address (email-validator, no deliverability check); stored normalized."""
     if not isinstance(value, str):
         raise IdentifyError(
             "invalid_field",
@@ -95,7 +97,7 @@ def _parse_email(value: object) -> str:
 
 
 def _parse_avatar_url(value: object) -> str:
-    """§2.1: an absolute https:// URL with a host, ≤ 2048 characters."""
+    """An absolute https:// URL with a host, ≤ 2048 characters."""
     field = "avatarUrl"
     if not isinstance(value, str):
         raise IdentifyError(
@@ -144,7 +146,7 @@ PROFILE_FIELDS: dict[str, tuple[str, Callable[[object], str]]] = {
 
 
 def parse_attrs(value: object, field: str) -> dict[str, AttrValue | None]:
-    """§2.1: an object of ≤ 50 keys (nulls included) with scalar values; null deletes a key."""
+    """An object of ≤ 50 keys (nulls included) with scalar values; null deletes a key."""
     if not isinstance(value, dict):
         raise IdentifyError(
             "invalid_field",
@@ -167,7 +169,7 @@ def parse_attrs(value: object, field: str) -> dict[str, AttrValue | None]:
 
 
 def _check_attr_key(key: object, field: str) -> None:
-    """§2.1: attr keys are 1–64 characters of A-Z, a-z, 0-9, "_", "." and "-"."""
+    """Attr keys are 1–64 characters of A-Z, a-z, 0-9, "_", "." and "-"."""
     if not isinstance(key, str) or not key:
         problem = "an empty key" if key == "" else f"the key {short(key)}"
         raise IdentifyError(
@@ -190,7 +192,7 @@ def _check_attr_key(key: object, field: str) -> None:
 
 
 def _parse_attr_value(value: object, field: str) -> AttrValue | None:
-    """§2.1: a string ≤ 1000, a finite number, a boolean, or null (which deletes the key)."""
+    """A string ≤ 1000, a finite number, a boolean, or null (which deletes the key)."""
     if value is None or isinstance(value, bool):
         return value
     if isinstance(value, int):

@@ -1,7 +1,8 @@
-"""How the identify payload's error messages quote values and suggest keys (PRODUCT.md §2.2).
+"""How the identify payload's error messages quote values and suggest keys.
 
-Every message names the JSON path and says what to send instead; values are quoted escaped and
-truncated, so no NUL, surrogate or megabyte string reaches a log. Pure: stdlib only.
+Every message (docs/widget-api.md, "Errors") names the JSON path and says what to send
+instead; values are quoted escaped and truncated, so no NUL, surrogate or megabyte string
+reaches a log. Pure: stdlib only.
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
-"""Strict JSON decoding shared by request bodies and token segments (SECURITY-NOTES §0.8, §1 #18-19).
+"""Strict JSON decoding shared by request bodies and token segments.
 
 UTF-8 only (no BOM, no UTF-16/32), no NaN/Infinity literals, no duplicate member names, no lone
-surrogates. Anything else raises `StrictJSONError` with a message fit for a developer.
+surrogates. A repeated member is refused because a parser that keeps the last one would read
+`{"sub": "alice", "sub": "admin"}` as admin. Anything else raises `StrictJSONError` with a
+message fit for a developer.
 """
 
 from __future__ import annotations

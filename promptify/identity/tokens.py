@@ -1,11 +1,11 @@
-"""Verification of customer-signed identity JWTs (PRODUCT.md §2.1 "Signed identification", §2.2).
+"""Verification of customer-signed identity JWTs (docs/security.md, "The checks, in order").
 
 Pure: stdlib + joserfc + cryptography, time passed in, no jti storage. The checks run as one
 ordered pipeline of steps (`_STEPS`); `verify_jwt` raises at the first failing step and
 `inspect_jwt` (the console's token tester) reports every step, so the two cannot drift.
 The joserfc registry and key import live in `jose_registry`, the registered-claim checks in
-`claims`; both are re-exported here. The joserfc traps this module guards against are listed
-in SECURITY-NOTES.md §0 and §1.
+`claims`; both are re-exported here. The lax joserfc defaults these checks replace are pinned
+by `TestJoserfcTraps` in tests/unit/test_tokens.py.
 """
 
 from __future__ import annotations
@@ -172,7 +172,7 @@ def _split_token(token: object) -> list[str]:
 
 
 def _check_format(ctx: _Context) -> str:
-    """§2.1/§2.2: a compact JWS of three base64url parts, the header a strict JSON object."""
+    """A compact JWS of three base64url parts, the header a strict JSON object."""
     header_b64, payload_b64, signature_b64 = _split_token(ctx.token)
     if len(header_b64) > MAX_HEADER_LENGTH:
         raise _malformed(
@@ -208,7 +208,7 @@ def _refused_header_message(name: str) -> str:
 
 
 def _check_header(ctx: _Context) -> str:
-    """§2.1: refused headers (jwk, jku, x5u, x5c, x5t, crit, b64, cty), typ, kid."""
+    """Refused headers (jwk, jku, x5u, x5c, x5t, crit, b64, cty), typ, kid."""
     header = ctx.header or {}
     refused = [name for name in REFUSED_HEADERS if name in header]
     if refused:
@@ -225,7 +225,7 @@ def _check_header(ctx: _Context) -> str:
 
 
 def _check_algorithm(ctx: _Context) -> str:
-    """§2.1: only EdDSA, Ed25519, ES256, PS256, RS256; never none or an HMAC algorithm."""
+    """Only EdDSA, Ed25519, ES256, PS256, RS256; never none or an HMAC algorithm."""
     header = ctx.header or {}
     alg = header.get("alg")
     if alg in SUPPORTED_ALGORITHMS:
@@ -249,7 +249,7 @@ def _check_algorithm(ctx: _Context) -> str:
 
 
 def _check_key(ctx: _Context) -> str:
-    """§2.1: keys usable with the alg; a kid equal to a thumbprint is only tried first."""
+    """Keys usable with the alg; a kid equal to a thumbprint is only tried first."""
     candidates = [key for key in ctx.keys if ctx.alg in tuple(key.algorithms)]
     if not candidates:
         needed = KEY_TYPE_BY_ALGORITHM[ctx.alg]
@@ -284,7 +284,7 @@ def _verified_payload(token: str, key: VerificationKey, alg: str) -> bytes | Non
 
 
 def _check_signature(ctx: _Context) -> str:
-    """§2.1: each key only with its own algorithms; none verifies → jwt_bad_signature."""
+    """Each key only with its own algorithms; none verifies → jwt_bad_signature."""
     assert isinstance(ctx.token, str)
     for key in ctx.candidates:
         payload = _verified_payload(ctx.token, key, ctx.alg)
@@ -301,9 +301,9 @@ def _check_signature(ctx: _Context) -> str:
 
 
 def _check_payload(ctx: _Context) -> str:
-    """§2.1: the verified payload is a strict JSON object (UTF-8, no BOM, no duplicate claims).
+    """The verified payload is a strict JSON object (UTF-8, no BOM, no duplicate claims).
 
-    Parsed here, not by joserfc's lax json.loads (SECURITY-NOTES §0.8).
+    Parsed here, not by joserfc's json.loads, which keeps the last of two repeated claims.
     """
     ctx.claims = _json_object(
         ctx.payload, "payload", 'Sign claims such as {"id": "user-123", "exp": 1767225600}.'
@@ -338,7 +338,7 @@ def _run_step(ctx: _Context, name: str, check: _Step, fallback_code: str) -> str
         return check(ctx)
     except IdentifyError as exc:
         code, message = exc.code, exc.message
-    except Exception:  # TypeError, RecursionError, ...: never a 500 (SECURITY-NOTES §1 #33)
+    except Exception:  # TypeError, RecursionError, ...: a hostile token is a 401, never a 500
         code = fallback_code
         message = f"The token failed the {name} check; sign a standard compact JWT ({_ALG_LIST})."
     header = dict(ctx.header) if ctx.header is not None else None
@@ -368,9 +368,10 @@ def verify_jwt(
     leeway: int = 30,
     max_lifetime: int = 86400,
 ) -> VerifiedToken:
-    """§2.1: verify a customer-signed identity JWT against the workspace's usable `keys`.
+    """Verify a customer-signed identity JWT against the workspace's usable `keys`.
 
-    Raises IdentifyError with a 401 code of §2.2 (and nothing else); never touches jti storage.
+    Raises IdentifyError with a 401 code of docs/widget-api.md, "Errors" (and nothing else);
+    never touches jti storage.
     """
     ctx = _context(token, keys, app_id, now, leeway, max_lifetime)
     for name, check, fallback_code in _STEPS:
@@ -395,7 +396,8 @@ def inspect_jwt(
     leeway: int = 30,
     max_lifetime: int = 86400,
 ) -> list[CheckStep]:
-    """§4 token tester: the verify_jwt pipeline, one CheckStep per check in CHECK_NAMES order.
+    """The token tester of the Security page: verify_jwt's pipeline, one CheckStep per check in
+    CHECK_NAMES order.
 
     Stops at the first failure (later steps have passed=None); never consumes a jti.
     """

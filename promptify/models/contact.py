@@ -1,4 +1,4 @@
-"""Contacts, organizations, memberships and widget sessions (§1)."""
+"""Contacts, organizations, memberships and widget sessions."""
 
 from __future__ import annotations
 
@@ -25,7 +25,8 @@ class Contact(Base):
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
     external_id: Mapped[str | None] = mapped_column(String(255))
     email: Mapped[str | None] = mapped_column(String(320))
-    # True while the stored email came from a signed token; a typed one is only a claim (§2.4)
+    # True while the stored email came from a signed token; a typed one is only a claim
+    # (docs/security.md, "Email claims")
     email_verified: Mapped[bool] = mapped_column(default=False, server_default=false())
     email_folded: Mapped[str | None] = mapped_column(String(320))  # lower-cased, to find claims
     name: Mapped[str | None] = mapped_column(String(255))
@@ -72,7 +73,7 @@ class Membership(Base):
 
 
 class WidgetSession(Base):
-    """An opaque widget session; only the SHA-256 of its token is stored (§1).
+    """An opaque widget session; only the SHA-256 of its token is stored.
 
     A verified session records the key that verified it, when, and until when that proof holds
     (docs: trust lifecycle). `ended_at` is set when a cascade ends it (key revoked, contact

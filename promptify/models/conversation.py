@@ -1,4 +1,4 @@
-"""Conversations and messages (§1, §2.3)."""
+"""Conversations and messages (docs/widget-api.md, "Conversations")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Console operators (§1): admins change settings and keys, agents use the inbox."""
+"""Console operators: admins change settings and keys, agents use the inbox."""
 
 from __future__ import annotations
 

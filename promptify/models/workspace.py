@@ -37,7 +37,7 @@ class AllowedOrigin(Base):
 
 
 class SigningKey(Base):
-    """An SPKI public key; current while `retired_at` is null (§1, §2.1 Keys)."""
+    """An SPKI public key; current while `retired_at` is null (docs/security.md, "Keys")."""
 
     __tablename__ = "signing_key"
     __table_args__ = (UniqueConstraint("workspace_id", "thumbprint"),)

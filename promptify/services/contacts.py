@@ -1,4 +1,4 @@
-"""Contacts and their organizations: the persistence half of §2.1's merge rules."""
+"""Contacts and their organizations: the persistence half of the identify merge rules."""
 
 from __future__ import annotations
 
@@ -69,7 +69,7 @@ def sync_organizations(
     signed: bool,
     now: datetime,
 ) -> list[Organization]:
-    """§2.1: the list is complete. Upsert each organization (attrs merge), then make the contact's
+    """The list is complete. Upsert each organization (attrs merge), then make the contact's
     memberships exactly this set; organizations left behind keep existing. Returns the contact's
     organizations; `current` are its organizations as loaded (`organizations_of`)."""
     wanted = _upsert_organizations(workspace_id, organizations, signed=signed, now=now)
@@ -133,7 +133,7 @@ def _upsert_organizations(
             db.session.add(organization)
             existing[given.external_id] = organization
         elif organization.verified and not signed:
-            continue  # docs/security.md: only signed identifies change a verified organization
+            continue  # only signed identifies change a verified organization (docs/security.md)
         merged = merge_attrs(organization.attrs or {}, given.attrs)
         check_attr_count(merged, f"organizations[{given.index}].attrs")
         if organization.name != given.name:
@@ -158,8 +158,8 @@ def organizations_of(contact_id: int) -> list[Organization]:
 
 
 def contact_json(contact: Contact, organizations: Sequence[Organization] | None = None) -> dict[str, Any]:
-    """The §2.1 response shape; `id` is always a string or null. Pass `organizations` when they
-    are already loaded."""
+    """The identify response's `contact`; `id` is always a string or null. Pass `organizations`
+    when they are already loaded."""
     if organizations is None:
         organizations = [] if contact.anonymous else organizations_of(contact.id)
     return {

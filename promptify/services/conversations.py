@@ -1,4 +1,6 @@
-"""§2.3 conversations: the widget's side (scoped to the session's contact) and the agent's replies.
+"""Conversations: the widget's side (scoped to the session's contact) and the agent's replies.
+
+The widget's side is docs/widget-api.md, "Conversations".
 
 Every write owns one transaction (`transaction.write()`): it commits at the end or rolls back on
 any exception. Reads never write, except `session_contact`, which keeps the session alive
@@ -36,7 +38,7 @@ STATUSES = ("open", "closed")
 
 def _live_session(workspace: Workspace, token: str | None, *, now: datetime, lock: bool) -> FoundSession:
     """The live session for `token`, or `401 session_required` (none, unknown, idle too long, of
-    another workspace, or deleted by a merge) / `401 session_expired` (lapsed or ended, §2.4)."""
+    another workspace, or deleted by a merge) / `401 session_expired` (lapsed or ended)."""
     found = find_session(workspace, token, now=now, lock=lock)
     if found is None:
         raise IdentifyError(
@@ -74,7 +76,7 @@ def _note_use(session_id: int, contact_id: int, now: datetime) -> None:
 
 
 def body_from(document: dict[str, Any]) -> str:
-    """The `body` of a `{"body": "..."}` request, checked (§2.3); other keys are typos → 422."""
+    """The `body` of a `{"body": "..."}` request, checked; other keys are typos → 422."""
     extra = sorted(set(document) - {"body"})
     if extra:
         raise IdentifyError("invalid_field", 'Send {"body": "..."} only.', extra[0])
@@ -82,7 +84,7 @@ def body_from(document: dict[str, Any]) -> str:
 
 
 def check_body(body: object) -> str:
-    """§2.3: plain text of 1–10,000 characters; NUL is refused (PostgreSQL cannot store it)."""
+    """Plain text of 1–10,000 characters; NUL is refused (PostgreSQL cannot store it)."""
     if not isinstance(body, str):
         raise IdentifyError("invalid_field", "body must be a string of 1 to 10,000 characters.", "body")
     if not body.strip():
@@ -165,7 +167,8 @@ def start(
 ) -> tuple[Conversation, Message]:
     """A new open conversation with its first message, from the session's contact. The session
     is re-read and its contact locked inside the write, so this either lands before a merge of
-    an anonymous visitor (and moves over with it) or finds the session gone (§2.4)."""
+    an anonymous visitor (and moves over with it) or finds the session gone
+    (docs/security.md, "Concurrency guarantees")."""
     check_body(body)
 
     def work() -> tuple[Conversation, Message]:
@@ -233,7 +236,7 @@ def assign(conversation: Conversation, operator: Operator | None) -> None:
 
 
 def _add_contact_message(conversation: Conversation, session: WidgetSession, body: str, *, now: datetime) -> Message:
-    """The message records whether its session was verified, and by which key (§2.4 provenance)."""
+    """The message records whether its session was verified, and by which key (provenance)."""
     verified_key = session.verified_key if session.verified_until is not None else None
     return _add_message(conversation, "contact", body, now=now, verified_key=verified_key)
 
@@ -259,7 +262,7 @@ def _add_message(
     return message
 
 
-# --- JSON shapes (§2.3) ------------------------------------------------------------------
+# --- JSON shapes --------------------------------------------------------------------------
 
 
 def iso(moment: datetime) -> str:

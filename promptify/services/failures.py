@@ -1,4 +1,4 @@
-"""The admin's identification failure log (§2.2): what failed, never a secret or a signature."""
+"""The admin's identification failure log: what failed, never a secret or a signature."""
 
 from __future__ import annotations
 
@@ -114,7 +114,7 @@ class FailurePage:
 
 
 def recent(workspace: Workspace, *, before_id: int | None = None, limit: int = 20) -> FailurePage:
-    """§4 failure log: newest first, keyset-paged by id (stable while new failures arrive)."""
+    """The failure log page: newest first, keyset-paged by id (stable while new failures arrive)."""
     query = select(IdentifyFailure).where(IdentifyFailure.workspace_id == workspace.id)
     if before_id is not None:
         query = query.where(IdentifyFailure.id < before_id)

@@ -1,9 +1,10 @@
-"""§2.1 identify: anonymous, unsigned and signed identification in one transaction.
+"""Identify: anonymous, unsigned and signed identification in one transaction.
 
-Concurrency (§2.1): the first pass reads without locks; an identify that would change anything
-but the throttled bookkeeping takes the row locks (PostgreSQL `FOR UPDATE`; on SQLite the write
-transaction already serializes writers) and runs again on the freshly read rows, so concurrent
-identifies of one contact or organization keep every accepted merge. Lock order: the identified
+Concurrency (docs/security.md, "Concurrency guarantees"): the first pass reads without locks;
+an identify that would change anything but the throttled bookkeeping takes the row locks
+(PostgreSQL `FOR UPDATE`; on SQLite the write transaction already serializes writers) and runs
+again on the freshly read rows, so concurrent identifies of one contact or organization keep
+every accepted merge. Lock order: the identified
 contact, then the session's contact (an anonymous one about to be merged), then organizations by
 external id.
 """
@@ -290,7 +291,7 @@ def _note_key_use(workspace: Workspace, request: _Request) -> None:
 
 
 def _consume_jti(workspace: Workspace, token: VerifiedToken, now: datetime) -> None:
-    """§2.1 one-time jti: the unique (workspace, jti) row is the guard, so concurrent uses on
+    """One-time jti: the unique (workspace, jti) row is the guard, so concurrent uses on
     different processes cannot both pass. A row whose token expired no longer blocks the value."""
     assert token.jti is not None
     db.session.execute(

@@ -133,7 +133,7 @@ class ContactPanel:
     contact: Contact
     organizations: list[Organization]
     other_conversations: list[Conversation]
-    # the external id of the verified contact this contact's unproven email belongs to (§2.4)
+    # the external id of the verified contact this contact's unproven email belongs to
     email_claim_of: str | None = None
     latest_failure: IdentifyFailure | None = None  # the last refused identification on its session
 

@@ -1,4 +1,4 @@
-"""Signing keys of a workspace (§2.1 Keys), shared by the settings form and the CLI."""
+"""Signing keys of a workspace (docs/security.md, "Keys"), shared by the settings form and the CLI."""
 
 from __future__ import annotations
 
@@ -102,7 +102,7 @@ class Revocation:
 
 def revoke_key(workspace: Workspace, thumbprint: str, *, now: datetime) -> Revocation:
     """End a key's validity at once (a retired key's grace, or a leaked current key), and with
-    it every session whose current verification came from it (docs/security.md)."""
+    it every session whose current verification came from it (docs/security.md, "Cascades")."""
     with transaction.write():
         key = next((k for k in _keys_of(workspace) if k.thumbprint == thumbprint), None)
         if key is None:
@@ -117,7 +117,7 @@ def revoke_key(workspace: Workspace, thumbprint: str, *, now: datetime) -> Revoc
 
 
 def list_keys(workspace: Workspace, *, now: datetime) -> list[KeyStatus]:
-    """Every key with its §4 status, newest first."""
+    """Every key with its status (current, retiring, revoked, expired), newest first."""
     result = []
     for key in _keys_of(workspace):
         deadline = key_rules.grace_deadline(stored(key), grace())

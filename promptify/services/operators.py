@@ -1,4 +1,4 @@
-"""Console operators: authentication, creation, roles, deactivation (§1, §4 Team)."""
+"""Console operators: authentication, creation, roles, deactivation."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Allowed origins edited as text, one per line (§4 Installation), on top of `workspaces`.
+"""Allowed origins edited as text, one per line (Settings › Messenger › Installation), on top of
+`workspaces`.
 
 `workspaces.normalise_origin` is the rule; this module adds what a textarea needs: every bad
 line reported at once with its line number, and the limits of the `allowed_origin` table.
@@ -55,7 +56,7 @@ def parse_origin_lines(text: str) -> list[str]:
 
 
 def replace_origins(workspace: Workspace, text: str) -> list[str]:
-    """§2: replace the workspace's allowed origins (an empty list allows any origin)."""
+    """Replace the workspace's allowed origins (an empty list allows any origin)."""
     origins = parse_origin_lines(text)
     workspaces.set_origins(workspace, origins)
     return [o.origin for o in workspace.origins]

@@ -1,4 +1,4 @@
-"""Read models for Settings › Messenger › Security (§4): what the require-signed switch would break."""
+"""Read models for Settings › Messenger › Security: what the require-signed switch would break."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ RECENT = timedelta(days=7)
 
 
 def count_recent_unsigned_contacts(workspace: Workspace, now: datetime) -> int:
-    """§4: identified, never-verified contacts seen in the last 7 days.
+    """Identified, never-verified contacts seen in the last 7 days.
 
     These are the users whose next unsigned `setUser` would be refused (`jwt_required`) once the
     workspace requires signed identification. Anonymous visitors are not counted: they are unaffected.

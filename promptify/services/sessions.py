@@ -1,4 +1,4 @@
-"""Widget sessions: opaque 256-bit tokens of which only the SHA-256 is stored (§1), and their
+"""Widget sessions: opaque 256-bit tokens of which only the SHA-256 is stored, and their
 trust lifecycle (docs/security.md, "Trust lifecycle"): proof that lapses, cascades that end them."""
 
 from __future__ import annotations

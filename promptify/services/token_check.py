@@ -1,4 +1,4 @@
-"""The token tester (§4): every verification step's verdict, read-only.
+"""The token tester of the Security page: every verification step's verdict, read-only.
 
 It never consumes a `jti` and never writes a contact: it only reads the keys and the used-jti table.
 """

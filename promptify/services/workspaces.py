@@ -21,7 +21,7 @@ class InvalidOrigin(ValueError):
 
 
 def new_app_id() -> str:
-    """`app_` + 20 random url-safe characters (§1)."""
+    """`app_` + 20 random url-safe characters."""
     return "app_" + secrets.token_urlsafe(15)
 
 
@@ -77,7 +77,7 @@ def get_workspace(app_id: str) -> Workspace:
 
 
 def origin_allowed(workspace: Workspace, origin: str) -> bool:
-    """§2: an empty list allows any origin; otherwise the exact scheme://host[:port] must be listed."""
+    """An empty list allows any origin; otherwise the exact scheme://host[:port] must be listed."""
     allowed = {o.origin for o in workspace.origins}
     if not allowed:
         return True
@@ -99,7 +99,7 @@ def set_origins(workspace: Workspace, origins: list[str]) -> None:
 
 def set_require_jwt(workspace: Workspace, required: bool, *, now: datetime) -> int:
     """Switch signed identification on or off. On, it ends every unverified session of an
-    identified contact (docs/security.md); returns how many sessions it ended."""
+    identified contact (docs/security.md, "Cascades"); returns how many sessions it ended."""
     with transaction.write():
         workspace.require_jwt = required
         if not required:

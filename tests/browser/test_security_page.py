@@ -1,4 +1,4 @@
-"""§4 Settings › Messenger › Security in a real browser: keys, refusal, rotation countdown,
+"""Settings › Messenger › Security in a real browser: keys, refusal, rotation countdown,
 token tester and the require-signed switch, with a screenshot of each state."""
 
 from __future__ import annotations

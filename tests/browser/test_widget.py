@@ -1,4 +1,4 @@
-"""The embeddable widget (§3) on a customer's page served from ANOTHER origin, as in production:
+"""The embeddable widget on a customer's page served from ANOTHER origin, as in production:
 queued calls, anonymous chat, identification, reset, shadow-DOM isolation from host CSS."""
 
 from __future__ import annotations

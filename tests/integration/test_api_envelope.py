@@ -1,4 +1,4 @@
-"""§2 / §2.2 transport rules: error envelope, body limits, media type, CORS, unknown apps, health."""
+"""Widget API transport rules: error envelope, body limits, media type, CORS, unknown apps, health."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""§4 sign-in: Flask-Login, CSRF on every form, rate limit, generic errors, roles, headers."""
+"""Console sign-in: Flask-Login, CSRF on every form, rate limit, generic errors, roles, headers."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""§5 `promptify keys ...` and `promptify demo`: the same key service as the console form."""
+"""`promptify keys ...` and `promptify demo`: the same key service as the console form."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Property-based request bodies (§2.2): never a 5xx, always the envelope, never a partial write."""
+"""Property-based request bodies: never a 5xx, always the envelope, never a partial write."""
 
 from __future__ import annotations
 

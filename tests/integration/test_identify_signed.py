@@ -1,4 +1,4 @@
-"""§2.1 signed identification through the HTTP API: keys, claims, one-time jti, rotation grace."""
+"""Signed identification through the HTTP API: keys, claims, one-time jti, rotation grace."""
 
 from __future__ import annotations
 
@@ -200,7 +200,7 @@ def test_failures_keep_header_and_claims_but_never_the_signature(client, app, ap
         assert signature not in stored and token not in stored
 
 
-# --- rotation (§2.1 Keys) with a controlled clock -------------------------------------------
+# --- rotation (docs/identification.md, "Key rotation") with a controlled clock ----------------
 
 
 def test_replaced_key_stays_valid_for_two_hours(client, app, app_id, clock):

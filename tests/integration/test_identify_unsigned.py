@@ -1,4 +1,4 @@
-"""§2.1 anonymous and unsigned identification through the HTTP API, on every backend."""
+"""Anonymous and unsigned identification through the HTTP API, on every backend."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""§4 inbox and details side panel: htmx fragments vs full pages, filters, search, panel content,
-escaping, and a fixed number of SQL statements whatever the number of rows."""
+"""The inbox and its details side panel: htmx fragments vs full pages, filters, search, panel
+content, escaping, and a fixed number of SQL statements whatever the number of rows."""
 
 from __future__ import annotations
 

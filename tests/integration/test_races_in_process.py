@@ -135,7 +135,8 @@ def test_a_claimed_email_is_not_the_plain_title_of_the_conversation(app, client,
 def test_a_poll_racing_the_merge_of_its_anonymous_session_is_never_a_5xx(app, client, app_id, key, clock):
     """`session_contact` commits its read transaction (begin_write) and its throttled write, which
     expires the loaded Contact; the route then touches `contact.id`, re-loading a row that a merge
-    committed in between deleted (ObjectDeletedError → 500). Spec §2.4: session_required, never a 5xx."""
+    committed in between deleted (ObjectDeletedError → 500). The rule: session_required, never a 5xx
+    (docs/security.md, "Concurrency guarantees")."""
     anonymous = identify(client, app_id, {"id": None}).json["session"]
     client.post(f"/widget/v1/apps/{app_id}/conversations", json={"body": "hi"},
                 headers={"X-Promptify-Session": anonymous})

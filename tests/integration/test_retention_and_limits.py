@@ -1,4 +1,4 @@
-"""Retention (`promptify purge`) and widget rate limits (§2.2 429 rate_limited with Retry-After)."""
+"""Retention (`promptify purge`) and widget rate limits (429 rate_limited with Retry-After)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""§2.1 session rules: tracking, merge of an anonymous visitor, user switch and logout."""
+"""Session rules of identify (docs/widget-api.md, "Identify"): tracking, merge of an anonymous
+visitor, user switch and logout."""
 
 from __future__ import annotations
 

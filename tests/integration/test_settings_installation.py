@@ -1,4 +1,4 @@
-"""§3/§4 Settings › Messenger › Installation: snippet, signing examples that really work, origins."""
+"""Settings › Messenger › Installation: snippet, signing examples that really work, origins."""
 
 from __future__ import annotations
 

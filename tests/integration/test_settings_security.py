@@ -1,4 +1,4 @@
-"""§4 Settings › Messenger › Security: keys, grace countdown, revoke, require-signed switch,
+"""Settings › Messenger › Security: keys, grace countdown, revoke, require-signed switch,
 token tester and failure log, through the console with CSRF on, as admins and agents."""
 
 from __future__ import annotations

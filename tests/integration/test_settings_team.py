@@ -1,4 +1,4 @@
-"""§4 Settings › Team: list, create, change role, deactivate; the last admin always stays."""
+"""Settings › Team: list, create, change role, deactivate; the last active admin always stays."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""§2.3 conversations and §3 the widget script, through the HTTP API, on every backend."""
+"""Conversations and the widget script, through the HTTP API, on every backend."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-// Signs a token exactly like the documented snippet (seed/000, PRODUCT.md §2.1):
+// Signs a token exactly like the snippet of docs/identification.md, "Node (`jose`)":
 //   new SignJWT(claims).setProtectedHeader({ alg }).setExpirationTime("5m").sign(privateKey)
 // stdin: {"privateKeyPem": "<PKCS#8 PEM>", "alg": "EdDSA"|"ES256"|"PS256"|"RS256", "claims": {...}}
 // stdout: the compact JWS.

@@ -1,4 +1,4 @@
-"""promptify.countdown: the §4 grace countdown texts, with literal datetimes (no app, no DB)."""
+"""promptify.countdown: the grace countdown texts, with literal datetimes (no app, no DB)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""promptify.identity.keys: the SECURITY-NOTES §3.1 accept/refuse table, Ed25519 point checks,
-RFC 7638 thumbprints, ROCA, key usability, and the purity of `promptify/identity`.
+"""promptify.identity.keys: the key paste rules (docs/security.md, "Key paste rules"), Ed25519
+point checks, RFC 7638 thumbprints, ROCA, key usability, and the purity of `promptify/identity`.
 
 Keys are generated per test with `cryptography` (no PEM files of private keys are committed).
 RSA-2048 is generated once per module; other RSA sizes and odd exponents/moduli are built from
@@ -187,7 +187,7 @@ def b64u(data: bytes) -> str:
 
 
 def manual_thumbprint(public_key: object) -> str:
-    """SECURITY-NOTES §3.3 manual RFC 7638 form, independent of joserfc."""
+    """RFC 7638 §3 by hand (only the members RFC 7638 §3.2 requires), independent of joserfc."""
     if isinstance(public_key, ed25519.Ed25519PublicKey):
         raw = public_key.public_bytes(ser.Encoding.Raw, ser.PublicFormat.Raw)
         members = {"crv": "Ed25519", "kty": "OKP", "x": b64u(raw)}
@@ -214,7 +214,7 @@ def rejection(text: str) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-# §3.1 accept rows
+# Accepted pastes, normalised where needed
 # --------------------------------------------------------------------------------------------
 
 ACCEPT_CASES: list[tuple[str, Callable[[], object], str, tuple[str, ...], int]] = [
@@ -302,7 +302,7 @@ def test_accepts_exactly_10000_characters_and_refuses_10001() -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# §3.1 refuse rows: (id, builder of the pasted text, key part of the message)
+# Refused pastes: (id, builder of the pasted text, key part of the message)
 # --------------------------------------------------------------------------------------------
 
 
@@ -676,7 +676,7 @@ def test_public_key_info_from_crypto_key_applies_the_same_key_rules() -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# Ed25519 points (RFC 8032 §5.1.3; SECURITY-NOTES §0.12, §3.2)
+# Ed25519 points (RFC 8032 §5.1.3): non-canonical encodings and the 8 small-order points
 # --------------------------------------------------------------------------------------------
 
 TORSION_POINTS = {  # all 8 points of order 1, 2, 4, 8 (libsodium's blocklist y values, both signs)
@@ -738,7 +738,7 @@ def test_200_random_ed25519_keys_are_accepted() -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# RFC 7638 thumbprints (SECURITY-NOTES §3.3) and ROCA
+# RFC 7638 thumbprints and ROCA
 # --------------------------------------------------------------------------------------------
 
 RFC7638_N = (
@@ -779,7 +779,7 @@ def test_roca_fingerprint_flags_constructed_moduli_only() -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# Key usability with literal datetimes (§2.4; PRODUCT.md: grace = 2 h)
+# Key usability with literal datetimes (docs/security.md, "Keys": the default grace is 2 h)
 # --------------------------------------------------------------------------------------------
 
 GRACE = timedelta(hours=2)
@@ -834,7 +834,7 @@ def test_usable_keys_lists_current_first_then_newest_retired() -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# Purity of promptify/identity (STYLE rule 4)
+# Purity of promptify/identity: no Flask, no database
 # --------------------------------------------------------------------------------------------
 
 IDENTITY_DIR = Path(promptify.identity.__file__).parent

@@ -1,4 +1,5 @@
-"""Tokens signed by Node `jose` as in the documented snippet verify (PRODUCT.md §2.1, seed doc).
+"""Tokens signed by Node `jose` as in the documented snippet verify (docs/identification.md,
+"Node (`jose`)").
 
 `tests/node/sign.mjs` runs `new SignJWT(claims).setProtectedHeader({alg}).setExpirationTime("5m")
 .sign(privateKey)`. Needs `npm ci --prefix tests/node` (or `npm install`); skipped locally when

@@ -1,4 +1,5 @@
-"""The identify payload rules of PRODUCT.md §2.1, with the error codes and fields of §2.2."""
+"""The identify payload rules (docs/identification.md, "Unsigned identification"), with the
+error codes and fields of docs/widget-api.md, "Errors"."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from promptify.identity.payload import (
     parse_user_payload,
 )
 
-# The setUser example of the user documentation (seed/000), exactly as written there.
+# The setUser example of docs/identification.md, "Unsigned identification", exactly as written.
 SEED_EXAMPLE: dict[str, Any] = {
     "id": "user-123",
     "email": "jane@example.com",
@@ -51,7 +52,7 @@ def parse_error(payload: Any, *, signed: bool = False) -> IdentifyError:
     return info.value
 
 
-# (payload, code, field): every refusal of §2.1, one row each.
+# (payload, code, field): every refusal of the payload rules, one row each.
 CASES: list[tuple[Any, str, str | None]] = [
     # The body itself.
     ([], "invalid_json", None),

@@ -1,4 +1,4 @@
-"""Property tests for the §2.1 payload parser: any JSON-like input gives a payload or a 4xx."""
+"""Property tests for the identify payload parser: any JSON-like input gives a payload or a 4xx."""
 
 from __future__ import annotations
 
@@ -143,7 +143,7 @@ def test_valid_payloads_are_refused_only_beyond_ten_distinct_organizations(
 @SETTINGS
 @given(payload=REAL_KEYS | GOOD_PAYLOADS)
 def test_accepted_payloads_reparse_to_themselves(payload: dict[str, Any]) -> None:
-    """An identify repeated on every page load must parse to the same value (§2.1 idempotence)."""
+    """An identify repeated on every page load must parse to the same value (idempotence)."""
     first = _parse_or_refuse(payload, False)
     if isinstance(first, IdentifyError):
         return

@@ -1,9 +1,9 @@
-"""An attacker's suite for promptify.identity.tokens (PRODUCT.md §2.1 "Signed identification").
+"""An attacker's suite for promptify.identity.tokens (docs/security.md, "The checks, in order").
 
 Malicious tokens are built by hand (base64url of crafted bytes, signed with `cryptography` where a
 valid signature matters); good tokens come from joserfc's `jwt.encode`. Every refusal must be an
 IdentifyError with the exact 401 code, never another exception. The `TestJoserfcTraps` class pins
-each default of SECURITY-NOTES.md §0 that our guards exist for.
+each lax joserfc default that one of our guards exists for.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ OTHER_APP_ID = "app_BBBBBBBBBBBBBBBBBBBB"
 
 PrivateKey = Any  # one of cryptography's Ed25519/Ed448/EC/RSA private keys
 
-# Generated once per module: no PEM files are committed (STYLE.md rule 19).
+# Generated once per module, so the repository holds no private key files.
 ED = ed25519.Ed25519PrivateKey.generate()
 ED_OTHER = ed25519.Ed25519PrivateKey.generate()
 ED448 = ed448.Ed448PrivateKey.generate()
@@ -686,14 +686,14 @@ def test_matching_kid_is_tried_first(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_each_key_only_with_its_own_algorithms() -> None:
-    """An RSA key stored for PS256 only does not accept RS256 (SECURITY-NOTES §1 #3)."""
+    """An RSA key stored for PS256 only does not accept RS256."""
     ps_only = key_info(RSA, algorithms=("PS256",))
     assert verify(good("PS256", RSA), [ps_only]).key_thumbprint == ps_only.thumbprint
     assert refused(good("RS256", RSA), [ps_only]).code == "jwt_no_matching_key"
 
 
 def test_rsa_8192_signature_length_passes_the_size_limits() -> None:
-    """SECURITY-NOTES §0.9: joserfc's default 1024-char cap would refuse RSA-8192 signatures.
+    """joserfc's default 1024-character cap would refuse RSA-8192 signatures.
 
     A 1024-byte signature (1366 base64url chars) must reach the signature check: it fails there,
     not as jwt_malformed. (Generating an RSA-8192 key takes seconds, so none is made here.)
@@ -773,12 +773,12 @@ def test_messages_name_the_fix(
     assert needle in refused(token(), keys).message
 
 
-# --- each joserfc default of SECURITY-NOTES §0 that a guard exists for -----------------------
+# --- each lax joserfc default that a guard exists for -----------------------------------------
 
 
 class TestJoserfcTraps:
     def test_jwt_decode_checks_no_claims(self) -> None:
-        """§0.1: jwt.decode returns an expired token without exp-less complaint."""
+        """jwt.decode returns an expired token without exp-less complaint."""
         token = good("ES256", P256, claims(exp=T - 3600))
         assert jwt.decode(token, joserfc_key(P256.public_key()), algorithms=["ES256"]).claims
         assert refused(token).code == "jwt_expired"
@@ -787,7 +787,7 @@ class TestJoserfcTraps:
         assert refused(no_exp).code == "jwt_missing_exp"
 
     def test_registry_overrides_algorithms(self) -> None:
-        """§0.3: algorithms=["PS256"] is ignored once registry= is given."""
+        """algorithms=["PS256"] is ignored once registry= is given."""
         token = good("RS256", RSA)
         public = joserfc_key(RSA.public_key())
         jws.deserialize_compact(token, public, algorithms=["PS256"], registry=JWSRegistry())
@@ -795,7 +795,7 @@ class TestJoserfcTraps:
             jws.deserialize_compact(token, public, registry=tokens.jws_registry("PS256"))
 
     def test_eddsa_warning_is_not_emitted(self) -> None:
-        """§0.4: stock "EdDSA" warns (an error under filterwarnings=error); ours does not."""
+        """Stock "EdDSA" warns (an error under filterwarnings=error); ours does not."""
         token = good("EdDSA", ED)
         with pytest.warns(SecurityWarning, match="EdDSA is deprecated"):
             jws.deserialize_compact(token, joserfc_key(ED.public_key()), algorithms=["EdDSA"])
@@ -804,7 +804,7 @@ class TestJoserfcTraps:
             assert verify(token).header["alg"] == "EdDSA"
 
     def test_stock_eddsa_accepts_ed448_ours_does_not(self) -> None:
-        """§0.4: the stock "EdDSA" verifies Ed448; the model we register refuses the key."""
+        """The stock "EdDSA" verifies Ed448; the model we register refuses the key."""
         token = forge({"alg": "EdDSA"}, claims(), ED448, "Ed448")
         ed448_public = joserfc_key(ED448.public_key())
         with warnings.catch_warnings():
@@ -818,7 +818,7 @@ class TestJoserfcTraps:
             jws.deserialize_compact(token, ed448_public, registry=tokens.jws_registry("EdDSA"))
 
     def test_b64_false_is_accepted_by_stock_joserfc(self) -> None:
-        """§0.6: stock jwt.decode parses the raw payload of b64:false + crit:["b64"]."""
+        """Stock jwt.decode parses the raw payload of b64:false + crit:["b64"]."""
         token = _b64_false()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SecurityWarning)
@@ -834,7 +834,7 @@ class TestJoserfcTraps:
         "header", [{"alg": "EdDSA", "crit": []}, {"alg": "EdDSA", "crit": ["alg"]}]
     )
     def test_crit_is_refused_inside_our_registry_too(self, header: dict[str, Any]) -> None:
-        """§0.6: stock joserfc accepts crit [] and crit of registered names."""
+        """Stock joserfc accepts crit [] and crit of registered names."""
         token = forge(header, claims())
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SecurityWarning)
@@ -846,14 +846,14 @@ class TestJoserfcTraps:
 
     @pytest.mark.parametrize("header", ['["alg"]', '"xalgx"'])
     def test_non_object_header_raises_type_error_in_joserfc(self, header: str) -> None:
-        """§0.7: a bare TypeError (a 500 if only JoseError is caught); ours is jwt_malformed."""
+        """A bare TypeError (a 500 if only JoseError is caught); ours is jwt_malformed."""
         token = forge(header, claims(), signature=b"x")
         with pytest.raises(TypeError):
             jws.deserialize_compact(token, joserfc_key(ED.public_key()), algorithms=["EdDSA"])
         assert refused(token).code == "jwt_malformed"
 
     def test_duplicate_members_last_wins_in_joserfc(self) -> None:
-        """§0.8: joserfc resolves {"sub":"alice","sub":"admin"} to admin; we refuse."""
+        """joserfc resolves {"sub":"alice","sub":"admin"} to admin; we refuse."""
         token = forge(
             {"alg": "ES256"}, f'{{"sub":"alice","exp":{T + 60},"sub":"admin"}}', P256, "ES256"
         )
@@ -864,7 +864,7 @@ class TestJoserfcTraps:
         assert refused(token).code == "jwt_malformed"
 
     def test_joserfc_key_import_is_permissive(self) -> None:
-        """§0.10: joserfc imports a private-key PEM as a verification key; our import refuses."""
+        """joserfc imports a private-key PEM as a verification key; our import refuses."""
         private_pem = ED.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,

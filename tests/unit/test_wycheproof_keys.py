@@ -1,4 +1,4 @@
-"""Wycheproof keys through the upload rules (SECURITY-NOTES §4.1 (b)).
+"""Wycheproof keys through the upload rules (docs/security.md, "Key paste rules").
 
 Vectors: tests/data/wycheproof/ (C2SP/wycheproof testvectors_v1, Apache 2.0, see ATTRIBUTION.md).
 Every group key of the Ed25519, ES256 (P1363) and PS256 files must be accepted; the two e=3
@@ -41,7 +41,7 @@ def b64u_decode(value: str) -> bytes:
 
 
 def rfc7638(jwk: dict[str, str]) -> str:
-    """RFC 7638 over the required members only (SECURITY-NOTES §3.3 manual form)."""
+    """RFC 7638 §3 by hand, over only the members RFC 7638 §3.2 requires."""
     required = {
         "OKP": ("crv", "kty", "x"),
         "EC": ("crv", "kty", "x", "y"),
@@ -93,7 +93,7 @@ def test_p256_group_key_is_accepted(group: dict[str, Any]) -> None:
     info = parse_spki_pem(group["publicKeyPem"])
     assert (info.key_type, info.algorithms, info.bits) == ("P-256", ("ES256",), 256)
     assert der_of(info.spki_pem) == bytes.fromhex(group["publicKeyDer"])
-    if "publicKeyJwk" in group:  # absent in the EdgeCase groups (SECURITY-NOTES §4.1)
+    if "publicKeyJwk" in group:  # absent in the EdgeCase groups
         assert info.thumbprint == rfc7638(group["publicKeyJwk"])
 
 
@@ -108,7 +108,7 @@ def test_rsa_group_key_with_e_65537_is_accepted(group: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("group", RS256_GROUPS[1:], ids=["rs256-e3-a", "rs256-e3-b"])
 def test_rsa_group_key_with_e_3_is_refused(group: dict[str, Any]) -> None:
-    # SECURITY-NOTES §3.2: these two groups are the only Wycheproof keys the validator refuses.
+    # Exponent 3: the only keys of the RS256 file the validator refuses (only 65537 is accepted).
     assert "only 65537 is accepted" in rejection(group["publicKeyPem"])
 
 

@@ -1,7 +1,7 @@
 """Wycheproof vectors against the exact signature path of promptify.identity.tokens.
 
 Vectors: C2SP/wycheproof `testvectors_v1/` at dac1dd47 (Apache-2.0, see the LICENSE beside the
-files). SECURITY-NOTES.md §4.1 explains the levels used here:
+files). Two levels are tested:
 (a) the primitive tokens.py registers (`SIGNATURE_ALGORITHMS[alg].verify(msg, sig, key)`, keys
     imported by `tokens.import_public_key`) must agree with every msg/sig vector;
 (b) at the JWS level, `json_web_signature_test.json` tokens go through `inspect_jwt` (the same
@@ -35,13 +35,13 @@ DATA_DIRS = (
 )
 NOW = datetime(2025, 6, 1, tzinfo=timezone.utc)
 
-# Verdicts our primitive gives on `acceptable` vectors (the spec lets a verifier go either way).
+# Verdicts our primitive gives on `acceptable` vectors (Wycheproof lets a verifier go either way).
 ACCEPTABLE: dict[tuple[str, int], bool] = {
     # MissingNull: PKCS#1 v1.5 DigestInfo without the NULL parameter; OpenSSL rejects it.
     ("rsa_signature_2048_sha256_test.json", 8): False,
 }
 
-# JWS-level vectors whose label we knowingly disagree with (SECURITY-NOTES §4.1).
+# JWS-level vectors whose label we knowingly disagree with, and why.
 JWS_KNOWN_DISAGREEMENTS: dict[int, str] = {
     346: "vector bug: a PS384 token under a JWK whose alg is PS256; PS384 is not ours anyway",
     350: "vector bug: same as 346 with key_ops; PS384 is refused as jwt_unsupported_alg",
