@@ -5,16 +5,25 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
+PIP := $(BIN)/python -m pip install -q --disable-pip-version-check
 
-.PHONY: run test setup test-deps bench
+.PHONY: run test setup setup-test test-deps bench
 
+# What running needs: the package and its dependencies, nothing else.
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[test]'
+	$(PIP) --upgrade pip
+	$(PIP) -e .
+	touch $@
+
+# What the tests and benchmarks add: the `test` extra (pytest, Playwright, Schemathesis, profilers...).
+$(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
+	$(PIP) -e '.[test]'
 	touch $@
 
 setup: $(VENV)/.installed
+
+setup-test: $(VENV)/.installed-test
 
 run: setup
 	$(BIN)/promptify db upgrade
@@ -24,12 +33,12 @@ tests/node/node_modules/.installed: tests/node/package.json
 	npm install --prefix tests/node --no-audit --no-fund --loglevel=error
 	touch $@
 
-test-deps: setup tests/node/node_modules/.installed /usr/bin/chromium
+test-deps: setup-test tests/node/node_modules/.installed /usr/bin/chromium
 
 test: test-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: setup
+bench: setup-test  # logs in with requests; bench.profile_identify and bench.spy use pyinstrument and py-spy
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 /usr/bin/chromium:

@@ -1,4 +1,5 @@
-"""The `promptify` command (§5): thin wrappers over services that print results, not chatter."""
+"""The `promptify` command (docs/operations.md, "Command line"): thin wrappers over the services
+that print results on stdout and messages on stderr, not chatter."""
 
 from __future__ import annotations
 
@@ -134,13 +135,14 @@ def keys_revoke(app_id: str, thumbprint: str) -> None:
 @click.option("--port", default=5000, show_default=True, help="Console port; the host page uses port + 1.")
 @click.option("--serve", is_flag=True, help="Also serve the console and the demo host page.")
 def demo(host: str, port: int, serve: bool) -> None:
-    """Create (or refresh) a demo workspace, admin and key pair, and print how to try them."""
+    """Create (or refresh) a demo workspace, admin and key pair, and print how to try them.
+
+    The admin's password is generated once into the instance folder and reused on later runs."""
     from promptify.demo import prepare_demo, serve_demo
 
-    workspace = prepare_demo(f"http://{host}:{port}", echo=click.echo)
+    prepared = prepare_demo(f"http://{host}:{port}", echo=click.echo)
     if serve:
-        serve_demo(workspace, host=host, port=port, echo=click.echo)
-
+        serve_demo(prepared, host=host, port=port, echo=click.echo)
 
 
 @click.command("purge")

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
+import re
 import secrets
 import shlex
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
@@ -23,6 +28,15 @@ from promptify.services import operators, workspaces
 
 DEMO_WORKSPACE = "Demo workspace"
 DEMO_ADMIN = "admin@example.com"
+PASSWORD_FILE = "admin-password"  # beside the demo's private key in the instance folder
+
+
+@dataclass(frozen=True)
+class Demo:
+    app_id: str
+    password: str
+    folder: Path
+
 
 # The user documentation's own signing snippet, wrapped so it runs as a file.
 NODE_SIGNER = """\
@@ -86,11 +100,32 @@ def _demo_key_pair(folder: Path) -> str:
     ).decode()
 
 
-def prepare_demo(base_url: str, *, echo: Callable[[str], None]) -> Workspace:
-    workspace = demo_workspace()
+def _demo_password(folder: Path) -> str:
+    """The demo admin's password: generated on the first run into a file only its owner can read
+    (mode 0600), then reused, so the console login survives restarts of `make run`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / PASSWORD_FILE
+    try:
+        stored = path.read_text().strip()
+    except FileNotFoundError:
+        stored = ""
+    if len(stored) >= 8:  # the console's minimum; anything shorter was not written by this function
+        return stored
     password = secrets.token_urlsafe(12)
-    operators.set_up_operator(DEMO_ADMIN, "admin", password, now=clock.now())
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(password + "\n")
+    os.chmod(path, 0o600)  # also when an emptied file was left with a wider mode
+    return password
+
+
+def prepare_demo(base_url: str, *, echo: Callable[[str], None]) -> Demo:
+    """Create or refresh the demo workspace, admin and key pair. The admin's password is the stored
+    one, set again on every run so it works even with a recreated database."""
+    workspace = demo_workspace()
     folder = Path(current_app.instance_path) / "demo"
+    password = _demo_password(folder)
+    operators.set_up_operator(DEMO_ADMIN, "admin", password, now=clock.now())
     key = keys_service.add_key(workspace, _demo_key_pair(folder), now=clock.now())
     url = f"{base_url}/widget/v1/apps/{workspace.app_id}/identify"
     unsigned = json.dumps({
@@ -99,7 +134,7 @@ def prepare_demo(base_url: str, *, echo: Callable[[str], None]) -> Workspace:
         "organizations": [{"id": "org-456", "name": "Acme Corp", "attrs": {"industry": "SaaS"}}],
     })
     echo(f"Demo workspace app id: {workspace.app_id}")
-    echo(f"Console: {base_url}/login  (email {DEMO_ADMIN}, password {password})")
+    echo(_sign_in_line(base_url, password))
     echo(f"Signing key (Ed25519) thumbprint: {key.thumbprint}; private key in {folder}/ed25519-private.pem")
     echo("")
     echo("Identify a user without a signature:")
@@ -109,27 +144,89 @@ def prepare_demo(base_url: str, *, echo: Callable[[str], None]) -> Workspace:
          f"JWT=$(node {shlex.quote(str(folder / 'sign-token.mjs'))} user-123)")
     echo(f"  # or with Python: JWT=$({shlex.quote(str(Path(sys.executable)))} {shlex.quote(str(folder / 'sign_token.py'))} user-123)")
     echo(f"  curl -s -X POST {url} -H 'Content-Type: application/json' -d \"{{\\\"jwt\\\": \\\"$JWT\\\"}}\"")
-    return workspace
+    return Demo(app_id=workspace.app_id, password=password, folder=folder)
 
 
-def serve_demo(workspace: Workspace, *, host: str, port: int, echo: Callable[[str], None]) -> None:
-    """Serve the console on `port` and the demo host page on `port + 1` (another origin)."""
-    import threading
+def _sign_in_line(base_url: str, password: str) -> str:
+    return f"Console: {base_url}/login  (email {DEMO_ADMIN}, password {password})"
 
-    from werkzeug.serving import make_server, run_simple
+
+# Requests the widget and the console repeat every few seconds while a page is open: the widget's
+# conversation list and open thread (and the CORS preflights of its calls), the console's open
+# thread (`/inbox/<id>/poll`) and its conversation list, which htmx refreshes with the list
+# element's id in `HX-Trigger` (a navigation or a search sends no such header).
+_POLLED_PATHS = re.compile(r"/widget/v1/apps/[^/]+/conversations(?:/\d+/messages)?|/inbox/\d+/poll")
+_REFRESHED_LIST = ("/inbox", "conversation-list")
+
+
+def is_polling(environ: dict[str, Any]) -> bool:
+    """Whether a request (a WSGI environ) is one of the demo's periodic polls."""
+    method = environ.get("REQUEST_METHOD", "")
+    if method == "OPTIONS":
+        return True
+    if method != "GET":
+        return False
+    path = environ.get("PATH_INFO", "")
+    if _POLLED_PATHS.fullmatch(path):
+        return True
+    return (path, environ.get("HTTP_HX_TRIGGER")) == _REFRESHED_LIST
+
+
+class QuietPolling(logging.Filter):
+    """Keeps successful polls out of the development server's access log, so the demo's start-up
+    output (and the requests that matter) are not scrolled away by a line every few seconds.
+
+    `wrap` marks each request the app serves as a poll or not; the access-log line werkzeug writes
+    afterwards, in the same thread, is dropped when the request was marked and its status is 2xx or
+    3xx. Errors, every other request, and werkzeug's other messages pass.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._request = threading.local()
+
+    def wrap(self, app: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[bytes]]:
+        def marked(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+            self._request.polling = is_polling(environ)
+            return app(environ, start_response)
+
+        return marked
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not getattr(self._request, "polling", False):
+            return True
+        # werkzeug's access line: '<address> - - [<date>] "%s" %s %s' % (request line, status, size)
+        args = record.args
+        if not isinstance(args, tuple) or len(args) != 3:
+            return True
+        return not str(args[1]).startswith(("2", "3"))
+
+
+def serve_demo(demo: Demo, *, host: str, port: int, echo: Callable[[str], None]) -> None:
+    """Serve the console on `port` and the demo host page on `port + 1` (another origin), then
+    repeat how to sign in, last, above the access log."""
+    from werkzeug.serving import make_server
 
     from promptify.demo_host import create_host_app
 
     widget_base = f"http://{host}:{port}"
     host_app = create_host_app(
-        app_id=workspace.app_id,
+        app_id=demo.app_id,
         widget_base=widget_base,
-        private_key_path=Path(current_app.instance_path) / "demo" / "ed25519-private.pem",
+        private_key_path=demo.folder / "ed25519-private.pem",
     )
+    quiet = QuietPolling()
+    logging.getLogger("werkzeug").addFilter(quiet)
+    # Both sockets listen from here on; connections wait until the lines below are printed, so the
+    # first access-log line comes after the password.
     host_server = make_server(host, port + 1, host_app, threaded=True)
-    threading.Thread(target=host_server.serve_forever, daemon=True).start()
+    console = make_server(host, port, quiet.wrap(current_app._get_current_object()), threaded=True)
     db.session.remove()  # end the CLI's transaction: on SQLite it would hold the write lock
+    console.log_startup()
     echo("")
     echo(f"Demo host page (a customer's app on another origin): http://{host}:{port + 1}/")
-    echo(f"Console: {widget_base}/login")
-    run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False)
+    echo("The access log below leaves out successful polling requests. Press CTRL+C to quit.")
+    echo(f"The admin's password is kept in {demo.folder / PASSWORD_FILE} and reused on every run.")
+    echo(_sign_in_line(widget_base, demo.password))
+    threading.Thread(target=host_server.serve_forever, daemon=True).start()
+    console.serve_forever()

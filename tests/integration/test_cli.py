@@ -1,12 +1,17 @@
-"""§5 CLI: thin wrappers over the services, results on stdout, messages on stderr."""
+"""The `promptify` command: thin wrappers over the services, results on stdout, messages on stderr."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import re
+import stat
+from pathlib import Path
+
+from sqlalchemy import delete, select
 from werkzeug.security import check_password_hash
 
 from promptify.extensions import db
 from promptify.models import Operator, Workspace
+from tests.conftest import csrf_token_from
 
 
 def test_workspace_create_prints_only_the_app_id(app, runner):
@@ -69,3 +74,29 @@ def test_demo_prints_app_id_and_a_working_curl(app, runner, client):
     assert again.exit_code == 0
     with app.app_context():
         assert len(db.session.scalars(select(Workspace)).all()) == 1  # idempotent
+
+
+def _printed_password(output: str) -> str:
+    return re.search(r"email admin@example\.com, password (\S+)\)", output).group(1)
+
+
+def test_demo_keeps_its_admin_password_across_runs(app, runner, client):
+    first = runner.invoke(args=["demo"])
+    assert first.exit_code == 0, first.output
+    password = _printed_password(first.output)
+    stored = Path(app.instance_path) / "demo" / "admin-password"
+    assert stored.read_text().strip() == password
+    assert stat.S_IMODE(stored.stat().st_mode) == 0o600  # like the demo's private key
+    with app.app_context():  # as with a recreated database: the operator is set up again
+        db.session.execute(delete(Operator))
+        db.session.commit()
+
+    again = runner.invoke(args=["demo"])
+    assert again.exit_code == 0, again.output
+    assert _printed_password(again.output) == password
+    token = csrf_token_from(client.get("/login").get_data(as_text=True))
+    signed_in = client.post(
+        "/login", data={"email": "admin@example.com", "password": password, "csrf_token": token}
+    )
+    assert signed_in.status_code == 303, signed_in.get_data(as_text=True)
+    assert client.get("/inbox").status_code == 200
