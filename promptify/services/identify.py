@@ -27,7 +27,7 @@ from promptify.identity.keys import StoredKey
 from promptify.identity.merge import apply_payload, fill_from_anonymous
 from promptify.identity.payload import UserPayload, parse_user_payload
 from promptify.identity.tokens import VerifiedToken, verify_jwt
-from promptify.models import Conversation, SigningKey, UsedJti, WidgetSession, Workspace
+from promptify.models import Contact, Conversation, SigningKey, UsedJti, WidgetSession, Workspace
 from promptify.services import contacts as contacts_service
 from promptify.services import keys as keys_service
 from promptify.services import transaction
@@ -257,7 +257,7 @@ def _verification(request: _Request) -> Verification | None:
     return Verification(request.token.key_thumbprint, request.now, until)
 
 
-def _absorb_anonymous(contact, anonymous) -> None:  # type: ignore[no-untyped-def]
+def _absorb_anonymous(contact: Contact, anonymous: Contact) -> None:
     """Move the anonymous visitor's conversations over, then delete it with its sessions.
     Its row is locked (`find_session(lock=True)`), so a message posted on its session either
     committed before (and moves here) or finds the session gone (`session_required`)."""
@@ -313,7 +313,7 @@ def _consume_jti(workspace: Workspace, token: VerifiedToken, now: datetime) -> N
         ) from None
 
 
-def _touch(contact, session: WidgetSession | None, request: _Request, *, created: bool) -> None:  # type: ignore[no-untyped-def]
+def _touch(contact: Contact, session: WidgetSession | None, request: _Request, *, created: bool) -> None:
     """Throttled bookkeeping, so an unchanged identify on every page load rewrites nothing."""
     throttle = seconds("LAST_SEEN_THROTTLE_SECONDS")
     if not created and request.now - contact.last_seen_at < throttle:

@@ -45,7 +45,10 @@ _FIND = (
     .join(Contact, Contact.id == WidgetSession.contact_id)
     .outerjoin(
         SigningKey,
-        and_(SigningKey.workspace_id == WidgetSession.workspace_id, SigningKey.thumbprint == WidgetSession.verified_key),
+        and_(
+            SigningKey.workspace_id == WidgetSession.workspace_id,
+            SigningKey.thumbprint == WidgetSession.verified_key,
+        ),
     )
     .where(WidgetSession.token_hash == bindparam("token_hash"))
 )

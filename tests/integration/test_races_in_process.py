@@ -33,6 +33,34 @@ def _conversations(client, app_id, session):
     return client.get(f"/widget/v1/apps/{app_id}/conversations", headers={"X-Promptify-Session": session})
 
 
+def _race(app, first, second, *, before: tuple[str, ...]):
+    """Run `first()` (a request); just before its first statement starting with one of `before`,
+    run `second()` to completion in another thread (as another server process would). Returns
+    `first()`'s answer and whether `second()` ran."""
+    main = threading.current_thread()
+    done = threading.Event()
+
+    def run_second():
+        second()
+        done.set()
+
+    def hook(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith(before) and threading.current_thread() is main \
+                and not done.is_set():
+            worker = threading.Thread(target=run_second)
+            worker.start()
+            worker.join(timeout=20)
+            assert done.is_set(), "the second request blocked"
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", hook)
+    try:
+        return first(), done.is_set()
+    finally:
+        event.remove(engine, "before_cursor_execute", hook)
+
+
 # --- crafted input: never a 5xx -------------------------------------------------------------
 
 
@@ -59,41 +87,26 @@ def test_crafted_headers_on_identify_never_answer_5xx(client, app_id, headers):
 
 @pytest.mark.postgresql_only
 def test_readding_a_revoked_key_does_not_revive_a_session_that_raced_the_revocation(app, client, app_id, key, clock):
-    """PostgreSQL, READ COMMITTED. `_note_key_use` is throttled, so the second identify within a
-    minute takes no lock on the key row; the revoke commits between the identify's key check and its
-    session INSERT, so its cascade (`end_sessions_verified_by`) cannot see that session. While the
-    key stays revoked the session is dead (the join in find_session), but re-adding the key (allowed:
-    "adding a retired or revoked key makes it current again") makes it live again, while every
-    session the revocation did end stays ended."""
+    """PostgreSQL, READ COMMITTED: the revoke commits between an identify's key check and its
+    session INSERT, so its cascade cannot see that session. The key state read with every session
+    keeps it dead, and re-adding the key ends it for good (docs/security.md, "Cascades")."""
     from promptify.models import Workspace
     from promptify.services import keys as keys_service
 
     before = identify(client, app_id, {"jwt": _token(key, clock, "u0")}).json["session"]  # sets last_verified_at
     thumbprint = add_key(app, app_id, key)
-    revoked = threading.Event()
 
     def revoke_in_another_process():
         with app.app_context():
             workspace = db.session.scalar(select(Workspace).where(Workspace.app_id == app_id))
             keys_service.revoke_key(workspace, thumbprint, now=clock.current)
-        revoked.set()
 
-    def hook(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith("INSERT INTO WIDGET_SESSION") and not revoked.is_set():
-            worker = threading.Thread(target=revoke_in_another_process)
-            worker.start()
-            worker.join(timeout=20)
-            assert revoked.is_set(), "revoke blocked"
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", hook)
-    try:
-        raced = identify(client, app_id, {"jwt": _token(key, clock, "u1")})
-    finally:
-        event.remove(engine, "before_cursor_execute", hook)
-    assert revoked.is_set()
-    assert raced.status_code == 200, raced.json  # a token of a key revoked before this commit: 200
+    raced, revoked = _race(
+        app, lambda: identify(client, app_id, {"jwt": _token(key, clock, "u1")}), revoke_in_another_process,
+        before=("INSERT INTO WIDGET_SESSION",),
+    )
+    assert revoked
+    assert raced.status_code == 200, raced.json  # its key check passed before the revocation committed
     raced_session = raced.json["session"]
     assert _conversations(client, app_id, raced_session).json["error"]["code"] == "session_expired"
     assert _conversations(client, app_id, before).json["error"]["code"] == "session_expired"
@@ -126,47 +139,30 @@ def test_a_claimed_email_is_not_the_plain_title_of_the_conversation(app, client,
     ).json["conversation"]["id"]
     login("agent")
     page = client.get(f"/inbox/{conversation_id}", headers={"HX-Request": "true"}).get_data(as_text=True)
-    assert "<h1>jane@example.com</h1>" not in page, "the thread heading shows the claimed address as the visitor's identity"
+    assert "<h1>jane@example.com</h1>" not in page, "the heading shows the claimed address as the visitor's identity"
 
 
 # --- a read racing the merge of its anonymous session --------------------------------------
 
 
 def test_a_poll_racing_the_merge_of_its_anonymous_session_is_never_a_5xx(app, client, app_id, key, clock):
-    """`session_contact` commits its read transaction (begin_write) and its throttled write, which
-    expires the loaded Contact; the route then touches `contact.id`, re-loading a row that a merge
-    committed in between deleted (ObjectDeletedError → 500). The rule: session_required, never a 5xx
-    (docs/security.md, "Concurrency guarantees")."""
+    """A poll whose visitor is merged away between its read and its last-use write answers from
+    what it read, or `session_required`; never a 5xx (docs/security.md, "Concurrency guarantees")."""
     anonymous = identify(client, app_id, {"id": None}).json["session"]
     client.post(f"/widget/v1/apps/{app_id}/conversations", json={"body": "hi"},
                 headers={"X-Promptify-Session": anonymous})
     clock.advance(seconds=61)  # the poll's last-use write is due
-    main = threading.current_thread()
-    merged = threading.Event()
 
     def sign_in_in_another_process():
         with app.test_client() as other:
             response = identify(other, app_id, {"jwt": _token(key, clock, "u1")}, session=anonymous)
             assert response.status_code == 200
-        merged.set()
 
-    def hook(conn, cursor, statement, parameters, context, executemany):
-        text = statement.lstrip().upper()
-        due = text.startswith("BEGIN IMMEDIATE") or text.startswith("UPDATE WIDGET_SESSION SET LAST_USED_AT")
-        if due and threading.current_thread() is main and not merged.is_set():
-            worker = threading.Thread(target=sign_in_in_another_process)
-            worker.start()
-            worker.join(timeout=20)
-            assert merged.is_set(), "sign-in blocked"
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", hook)
-    try:
-        response = _conversations(client, app_id, anonymous)
-    finally:
-        event.remove(engine, "before_cursor_execute", hook)
-    assert merged.is_set()
+    response, merged = _race(
+        app, lambda: _conversations(client, app_id, anonymous), sign_in_in_another_process,
+        before=("BEGIN IMMEDIATE", "UPDATE WIDGET_SESSION SET LAST_USED_AT"),
+    )
+    assert merged
     assert response.status_code < 500, response.get_data(as_text=True)[:300]
 
 
@@ -192,7 +188,8 @@ def test_odd_claims_of_a_refused_token_are_logged(app, client, app_id, key, cloc
 
 @pytest.mark.parametrize("attrs", [{"n": 10**200}, {"n": -(2**63)}, {"n": 2**64}, {"f": 1e308}])
 def test_odd_numbers_in_attrs_never_5xx(client, app_id, attrs):
-    response = identify(client, app_id, {"id": "u1", "attrs": attrs, "organizations": [{"id": "o", "name": "O", "attrs": attrs}]})
+    organizations = [{"id": "o", "name": "O", "attrs": attrs}]
+    response = identify(client, app_id, {"id": "u1", "attrs": attrs, "organizations": organizations})
     assert response.status_code < 500, response.get_data(as_text=True)[:300]
     again = identify(client, app_id, {"id": "u1", "attrs": attrs}, session=response.json.get("session"))
     assert again.status_code < 500
@@ -200,33 +197,7 @@ def test_odd_numbers_in_attrs_never_5xx(client, app_id, attrs):
 
 # --- the unlocked "settled" path writes bookkeeping to rows a concurrent identify deleted ----
 
-
-def _race(app, first, second):
-    """Run `first()` (a request); just before its first UPDATE, run `second()` to completion in
-    another thread (another server process)."""
-    main = threading.current_thread()
-    done = threading.Event()
-
-    def run_second():
-        second()
-        done.set()
-
-    def hook(conn, cursor, statement, parameters, context, executemany):
-        text = statement.lstrip().upper()
-        if (text.startswith("UPDATE CONTACT SET") or text.startswith("UPDATE WIDGET_SESSION SET")) \
-                and threading.current_thread() is main and not done.is_set():
-            worker = threading.Thread(target=run_second)
-            worker.start()
-            worker.join(timeout=20)
-            assert done.is_set(), "second request blocked"
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", hook)
-    try:
-        return first(), done.is_set()
-    finally:
-        event.remove(engine, "before_cursor_execute", hook)
+_BOOKKEEPING = ("UPDATE CONTACT SET", "UPDATE WIDGET_SESSION SET")
 
 
 @pytest.mark.postgresql_only
@@ -238,7 +209,8 @@ def test_same_user_page_load_racing_a_switch_in_another_tab_is_never_a_5xx(app, 
         with app.test_client() as other:
             assert identify(other, app_id, {"id": "u2"}, session=session).status_code == 200
 
-    response, raced = _race(app, lambda: identify(client, app_id, {"id": "u1"}, session=session), switch_in_other_tab)
+    response, raced = _race(app, lambda: identify(client, app_id, {"id": "u1"}, session=session), switch_in_other_tab,
+                           before=_BOOKKEEPING)
     assert raced
     assert response.status_code < 500, response.get_data(as_text=True)[:300]
 
@@ -252,6 +224,7 @@ def test_anonymous_page_load_racing_the_sign_in_in_another_tab_is_never_a_5xx(ap
         with app.test_client() as other:
             assert identify(other, app_id, {"jwt": _token(key, clock, "u1")}, session=session).status_code == 200
 
-    response, raced = _race(app, lambda: identify(client, app_id, {"id": None}, session=session), sign_in_in_other_tab)
+    response, raced = _race(app, lambda: identify(client, app_id, {"id": None}, session=session), sign_in_in_other_tab,
+                           before=_BOOKKEEPING)
     assert raced
     assert response.status_code < 500, response.get_data(as_text=True)[:300]

@@ -144,9 +144,8 @@ def test_revoking_a_key_ends_the_sessions_it_verified_and_says_how_many(app, cli
     unsigned = identify(client, app_id, {"id": "u3"}).json["session"]
     other_key = make_private_key("P-256")
     new_thumbprint = add_key(app, app_id, other_key)  # replacing ends nothing
-    from tests.factories import KEY_TYPE_OF_ALG  # noqa: F401 - ES256 tokens for the new key
-
-    third = identify(client, app_id, {"jwt": sign(other_key, {"id": "u4", "exp": int(clock.current.timestamp()) + 60}, alg="ES256")}).json["session"]
+    es256 = sign(other_key, {"id": "u4", "exp": int(clock.current.timestamp()) + 60}, alg="ES256")
+    third = identify(client, app_id, {"jwt": es256}).json["session"]
     for session in (first, second, anonymous, unsigned, third):
         assert _conversations(client, app_id, session).status_code == 200
 
@@ -272,7 +271,8 @@ def test_the_security_page_shows_when_each_key_last_verified(app, client, admin,
 def test_only_signed_identifies_change_a_verified_organization(app, client, login, app_id, key, clock):
     org = {"id": "o1", "name": "Acme", "attrs": {"tier": "gold"}}
     _signed(client, app_id, key, clock, user="u1", organizations=[org])
-    unsigned = identify(client, app_id, {"id": "u2", "organizations": [{"id": "o1", "name": "Evil", "attrs": {"tier": "free", "x": 1}}]})
+    evil = {"id": "o1", "name": "Evil", "attrs": {"tier": "free", "x": 1}}
+    unsigned = identify(client, app_id, {"id": "u2", "organizations": [evil]})
     assert unsigned.status_code == 200
     assert unsigned.json["contact"]["organizations"] == [{"id": "o1", "name": "Acme", "attrs": {"tier": "gold"}}]
     with app.app_context():

@@ -28,7 +28,7 @@ from promptify import clock as app_clock
 from promptify.extensions import db
 from promptify.models import Contact, Conversation, Membership, Message, Organization, WidgetSession
 from promptify.services import operators
-from promptify.services.sessions import SESSION_HEADER, token_hash
+from promptify.services.sessions import SESSION_HEADER
 from tests.conftest import csrf_token_from
 from tests.factories import add_key, make_private_key, make_workspace, sign
 
