@@ -53,8 +53,7 @@ def prepare(
     from promptify.extensions import db
     from promptify.models import Conversation, Workspace
     from promptify.services import keys as keys_service
-    from promptify.services import operators
-    from promptify.services import workspaces
+    from promptify.services import operators, workspaces
 
     password = secrets.token_urlsafe(12)
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})

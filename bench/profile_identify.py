@@ -67,8 +67,10 @@ def main(argv: list[str] | None = None) -> int:
         statements.clear()
         identify(bodies[0], session)
         shapes = ", ".join(_shape(s) for s in statements)
-        print(f"{args.scenario} identify on {args.backend}, in-process without profiler: "
-              f"{plain:.2f} ms each, {count / args.requests:.1f} SQL statements each: {shapes}")
+        print(
+            f"{args.scenario} identify on {args.backend}, in-process without profiler: "
+            f"{plain:.2f} ms each, {count / args.requests:.1f} SQL statements each: {shapes}"
+        )
         profiler = Profiler(interval=0.0005)
         with profiler:
             for index in range(args.requests):

@@ -74,7 +74,11 @@ def claims(external_id: str, variant: int, number: int) -> dict[str, Any]:
         {
             "id": f"bench-org-{org}",
             "name": f"Bench Org {org}",
-            "attrs": {"tier": "gold" if org % 2 else "silver", "region": "eu", "seats": 10 + org % 10},
+            "attrs": {
+                "tier": "gold" if org % 2 else "silver",
+                "region": "eu",
+                "seats": 10 + org % 10,
+            },
         }
         for org in ((number * 3 + j) % ORG_POOL for j in range(9))
     ]

@@ -29,8 +29,23 @@ BUILDERS = {
     "changed": scenarios.build_changed,
     "anonymous": scenarios.build_anonymous,
 }
-PACKAGES = ("sqlalchemy", "psycopg", "promptify", "gunicorn", "werkzeug", "flask_limiter", "limits",
-            "flask", "jinja2", "joserfc", "cryptography", "json", "sqlite3", "threading", "selectors")
+PACKAGES = (
+    "sqlalchemy",
+    "psycopg",
+    "promptify",
+    "gunicorn",
+    "werkzeug",
+    "flask_limiter",
+    "limits",
+    "flask",
+    "jinja2",
+    "joserfc",
+    "cryptography",
+    "json",
+    "sqlite3",
+    "threading",
+    "selectors",
+)
 _FRAME = re.compile(r"(\S+) \((.*?):\d+\)")
 
 
@@ -54,15 +69,33 @@ def main(argv: list[str] | None = None) -> int:
         plans = BUILDERS[args.scenario](scenarios.Setup(server.port, app_id, key), 8)
         raw = workdir / "samples.txt"
         sampler = subprocess.Popen(
-            [spy, "record", "--pid", str(server.worker_pids()[0]), "--duration", "10", "--rate", "200",
-             "--gil", "--nonblocking", "--full-filenames", "--format", "raw", "--output", str(raw)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                spy,
+                "record",
+                "--pid",
+                str(server.worker_pids()[0]),
+                "--duration",
+                "10",
+                "--rate",
+                "200",
+                "--gil",
+                "--nonblocking",
+                "--full-filenames",
+                "--format",
+                "raw",
+                "--output",
+                str(raw),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         load = run_load(server.port, plans, duration=12, warmup=1, server_pids=server.worker_pids())
         sampler.wait(timeout=60)
-        print(f"{args.scenario} identify on {args.backend} ({args.contacts:,} contacts): "
-              f"{load.rps:.0f} req/s, {load.server_cpu * 1000 / max(load.requests, 1):.2f} ms "
-              f"worker CPU per request, {load.errors} errors")
+        print(
+            f"{args.scenario} identify on {args.backend} ({args.contacts:,} contacts): "
+            f"{load.rps:.0f} req/s, {load.server_cpu * 1000 / max(load.requests, 1):.2f} ms "
+            f"worker CPU per request, {load.errors} errors"
+        )
         print(summarise(raw.read_text()))
     return 0
 
@@ -78,12 +111,16 @@ def summarise(collapsed: str) -> str:
         if not frames:
             continue
         by_package[_package(frames[-1][1])] += samples
-        for function in {f"{name} ({_short(path)})" for name, path in frames if "/promptify/" in path}:
+        for function in {
+            f"{name} ({_short(path)})" for name, path in frames if "/promptify/" in path
+        }:
             inclusive[function] += samples
     lines = [f"{total} samples with the GIL held", "", "self time by package:"]
     lines += [f"  {n / total:6.1%}  {name}" for name, n in by_package.most_common(12)]
     lines += ["", "inclusive time of Promptify functions (≥ 2%):"]
-    lines += [f"  {n / total:6.1%}  {name}" for name, n in inclusive.most_common() if n / total >= 0.02]
+    lines += [
+        f"  {n / total:6.1%}  {name}" for name, n in inclusive.most_common() if n / total >= 0.02
+    ]
     return "\n".join(lines)
 
 
@@ -92,7 +129,7 @@ def _package(path: str) -> str:
 
 
 def _short(path: str) -> str:
-    return path[path.rindex("/promptify/") + 1:] if "/promptify/" in path else path
+    return path[path.rindex("/promptify/") + 1 :] if "/promptify/" in path else path
 
 
 if __name__ == "__main__":

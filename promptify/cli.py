@@ -15,8 +15,7 @@ from promptify.identity.keys import KeyRejected
 from promptify.models import Workspace
 from promptify.models.operator import ROLES
 from promptify.services import keys as keys_service
-from promptify.services import operators
-from promptify.services import workspaces
+from promptify.services import operators, workspaces
 from promptify.services.workspaces import InvalidOrigin
 
 
@@ -47,7 +46,9 @@ def workspace() -> None:
 
 @workspace.command("create")
 @click.argument("name")
-@click.option("--origin", "origins", multiple=True, help="Allowed origin, e.g. https://app.example.com")
+@click.option(
+    "--origin", "origins", multiple=True, help="Allowed origin, e.g. https://app.example.com"
+)
 def workspace_create(name: str, origins: tuple[str, ...]) -> None:
     """Create a workspace and print its app id alone on stdout."""
     try:
@@ -117,22 +118,30 @@ def keys_list(app_id: str) -> None:
         click.echo(f"{entry.key.thumbprint}\t{entry.key.key_type}\t{status}")
 
 
-@keys.command("revoke", context_settings={"ignore_unknown_options": True})  # thumbprints may start with "-"
+@keys.command(
+    "revoke", context_settings={"ignore_unknown_options": True}
+)  # thumbprints may start with "-"
 @click.argument("app_id")
 @click.argument("thumbprint")
 def keys_revoke(app_id: str, thumbprint: str) -> None:
     """End a key's validity now."""
     try:
-        revocation = keys_service.revoke_key(_workspace_or_exit(app_id), thumbprint, now=clock.now())
+        revocation = keys_service.revoke_key(
+            _workspace_or_exit(app_id), thumbprint, now=clock.now()
+        )
     except keys_service.UnknownKey as error:
         raise click.ClickException(str(error)) from None
-    click.echo(f"revoked {thumbprint}; ended {revocation.sessions_ended} session(s) it verified", err=True)
+    click.echo(
+        f"revoked {thumbprint}; ended {revocation.sessions_ended} session(s) it verified", err=True
+    )
 
 
 @click.command("demo")
 @with_appcontext
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, help="Console port; the host page uses port + 1.")
+@click.option(
+    "--port", default=5000, show_default=True, help="Console port; the host page uses port + 1."
+)
 @click.option("--serve", is_flag=True, help="Also serve the console and the demo host page.")
 def demo(host: str, port: int, serve: bool) -> None:
     """Create (or refresh) a demo workspace, admin and key pair, and print how to try them.

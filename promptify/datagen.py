@@ -22,29 +22,133 @@ from typing import Any
 import click
 from flask.cli import with_appcontext
 
-FIRST = ("Ada", "Alan", "Amir", "Ana", "Ben", "Chen", "Chloe", "Dana", "David", "Elena", "Emma",
-         "Farah", "Grace", "Hugo", "Ines", "Ivan", "Jin", "Julia", "Kofi", "Lea", "Liam", "Lucas",
-         "Maya", "Mei", "Nina", "Noah", "Olga", "Omar", "Priya", "Rosa", "Sam", "Sara", "Tom",
-         "Uma", "Victor", "Wei", "Yara", "Yusuf", "Zoe", "Zara")
-LAST = ("Adams", "Baker", "Costa", "Dubois", "Evans", "Fischer", "Garcia", "Haddad", "Ito",
-        "Jensen", "Kim", "Kowalski", "Lopez", "Martin", "Nakamura", "Novak", "Okafor", "Patel",
-        "Quinn", "Rossi", "Schmidt", "Silva", "Tanaka", "Umar", "Virtanen", "Wang", "Weber",
-        "Xu", "Yilmaz", "Zhang")
-WORDS = ("Acme", "Blue", "Cedar", "Delta", "Echo", "Forge", "Globex", "Harbor", "Initech",
-         "Juniper", "Kite", "Lumen", "Maple", "Nimbus", "Orbit", "Pioneer", "Quartz", "River",
-         "Summit", "Tandem", "Umbra", "Vertex", "Willow", "Zenith")
+FIRST = (
+    "Ada",
+    "Alan",
+    "Amir",
+    "Ana",
+    "Ben",
+    "Chen",
+    "Chloe",
+    "Dana",
+    "David",
+    "Elena",
+    "Emma",
+    "Farah",
+    "Grace",
+    "Hugo",
+    "Ines",
+    "Ivan",
+    "Jin",
+    "Julia",
+    "Kofi",
+    "Lea",
+    "Liam",
+    "Lucas",
+    "Maya",
+    "Mei",
+    "Nina",
+    "Noah",
+    "Olga",
+    "Omar",
+    "Priya",
+    "Rosa",
+    "Sam",
+    "Sara",
+    "Tom",
+    "Uma",
+    "Victor",
+    "Wei",
+    "Yara",
+    "Yusuf",
+    "Zoe",
+    "Zara",
+)
+LAST = (
+    "Adams",
+    "Baker",
+    "Costa",
+    "Dubois",
+    "Evans",
+    "Fischer",
+    "Garcia",
+    "Haddad",
+    "Ito",
+    "Jensen",
+    "Kim",
+    "Kowalski",
+    "Lopez",
+    "Martin",
+    "Nakamura",
+    "Novak",
+    "Okafor",
+    "Patel",
+    "Quinn",
+    "Rossi",
+    "Schmidt",
+    "Silva",
+    "Tanaka",
+    "Umar",
+    "Virtanen",
+    "Wang",
+    "Weber",
+    "Xu",
+    "Yilmaz",
+    "Zhang",
+)
+WORDS = (
+    "Acme",
+    "Blue",
+    "Cedar",
+    "Delta",
+    "Echo",
+    "Forge",
+    "Globex",
+    "Harbor",
+    "Initech",
+    "Juniper",
+    "Kite",
+    "Lumen",
+    "Maple",
+    "Nimbus",
+    "Orbit",
+    "Pioneer",
+    "Quartz",
+    "River",
+    "Summit",
+    "Tandem",
+    "Umbra",
+    "Vertex",
+    "Willow",
+    "Zenith",
+)
 SUFFIXES = ("Labs", "Corp", "GmbH", "Ltd", "Inc", "Studio", "Systems", "Health", "Logistics")
 DOMAINS = ("example.com", "example.org", "example.net", "mail.example", "corp.example")
 PLANS = ("free", "starter", "pro", "business", "enterprise")
 COUNTRIES = ("DE", "FR", "US", "GB", "JP", "BR", "IN", "NG", "PL", "CA")
 TOPICS = (
-    "I can't log in", "Billing question", "The export fails", "How do I invite my team?",
-    "Refund request", "Bug in the dashboard", "API rate limits", "Change my plan",
-    "Two-factor codes don't arrive", "Feature request", "Invoice address", "Webhook retries",
+    "I can't log in",
+    "Billing question",
+    "The export fails",
+    "How do I invite my team?",
+    "Refund request",
+    "Bug in the dashboard",
+    "API rate limits",
+    "Change my plan",
+    "Two-factor codes don't arrive",
+    "Feature request",
+    "Invoice address",
+    "Webhook retries",
 )
 DETAILS = (
-    "since this morning", "on the mobile app", "after the last update", "for order #{n}",
-    "for workspace {n}", "only in Safari", "with error code E{n}", "— can you help?",
+    "since this morning",
+    "on the mobile app",
+    "after the last update",
+    "for order #{n}",
+    "for workspace {n}",
+    "only in Safari",
+    "with error code E{n}",
+    "— can you help?",
 )
 PAGES = ("/dashboard", "/settings/billing", "/projects/{n}", "/reports", "/team", "/help")
 AGENTS = (
@@ -72,9 +176,17 @@ class GenerateStats:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-def generate(target: Any, contacts: int, organizations: int, conversations: int,
-             workspace_app_id: str | None = None, *, seed: int = 1, now: datetime | None = None,
-             echo: Callable[[str], None] | None = None) -> GenerateStats:
+def generate(
+    target: Any,
+    contacts: int,
+    organizations: int,
+    conversations: int,
+    workspace_app_id: str | None = None,
+    *,
+    seed: int = 1,
+    now: datetime | None = None,
+    echo: Callable[[str], None] | None = None,
+) -> GenerateStats:
     """Append the rows to the workspace `workspace_app_id` (created when missing or None).
 
     `target` is a database URL (own connection, committed per chunk) or a SQLAlchemy
@@ -96,8 +208,14 @@ def generate(target: Any, contacts: int, organizations: int, conversations: int,
     loader = _PostgresLoader(raw) if postgres else _SQLiteLoader(raw, commit_chunks=owned)
     try:
         counts = (contacts, organizations, conversations)
-        stats = _generate(loader, counts, workspace_app_id, seed, now or datetime.now(UTC),
-                          echo or (lambda _: None))
+        stats = _generate(
+            loader,
+            counts,
+            workspace_app_id,
+            seed,
+            now or datetime.now(UTC),
+            echo or (lambda _: None),
+        )
         started = time.perf_counter()
         loader.analyze()  # fresh planner statistics, as autovacuum / `PRAGMA optimize` would keep
         loader.finish()
@@ -119,19 +237,30 @@ def _connect(url: Any) -> Any:
     return psycopg.connect(conninfo)
 
 
-def _generate(loader: _Loader, counts: tuple[int, int, int], app_id: str | None, seed: int,
-              now: datetime, echo: Callable[[str], None]) -> GenerateStats:
+def _generate(
+    loader: _Loader,
+    counts: tuple[int, int, int],
+    app_id: str | None,
+    seed: int,
+    now: datetime,
+    echo: Callable[[str], None],
+) -> GenerateStats:
     contacts, organizations, conversations = counts
     if conversations and not contacts:
         raise ValueError("conversations need contacts")
     loader.begin()
     workspace_id, app_id = _workspace(loader, app_id, now)
-    first = {t: loader.scalar(f"SELECT coalesce(max(id), 0) + 1 FROM {t}")
-             for t in ("contact", "organization", "conversation", "message")}
-    stats = GenerateStats(app_id, workspace_id,
-                          range(first["contact"], first["contact"] + contacts),
-                          range(first["organization"], first["organization"] + organizations),
-                          range(first["conversation"], first["conversation"] + conversations))
+    first = {
+        t: loader.scalar(f"SELECT coalesce(max(id), 0) + 1 FROM {t}")
+        for t in ("contact", "organization", "conversation", "message")
+    }
+    stats = GenerateStats(
+        app_id,
+        workspace_id,
+        range(first["contact"], first["contact"] + contacts),
+        range(first["organization"], first["organization"] + organizations),
+        range(first["conversation"], first["conversation"] + conversations),
+    )
     kinds = bytearray(contacts)  # 0 anonymous, 1 identified, 2 identified and verified
     stamp = loader.stamp
 
@@ -139,14 +268,23 @@ def _generate(loader: _Loader, counts: tuple[int, int, int], app_id: str | None,
         return random.Random(f"{seed}:{table}")
 
     steps: list[tuple[str, tuple[str, ...], Iterable[tuple[Any, ...]]]] = [
-        ("organization", ORGANIZATION_COLUMNS,
-         _organizations(stats, rng("organization"), now, stamp)),
+        (
+            "organization",
+            ORGANIZATION_COLUMNS,
+            _organizations(stats, rng("organization"), now, stamp),
+        ),
         ("contact", CONTACT_COLUMNS, _contacts(stats, kinds, rng("contact"), now, stamp)),
         ("membership", MEMBERSHIP_COLUMNS, _memberships(stats, kinds, rng("membership"))),
-        ("conversation", CONVERSATION_COLUMNS,
-         _conversations(stats, rng("conversation"), now, stamp)),
-        ("message", MESSAGE_COLUMNS,
-         _messages(stats, kinds, first["message"], rng("conversation"), now, stamp)),
+        (
+            "conversation",
+            CONVERSATION_COLUMNS,
+            _conversations(stats, rng("conversation"), now, stamp),
+        ),
+        (
+            "message",
+            MESSAGE_COLUMNS,
+            _messages(stats, kinds, first["message"], rng("conversation"), now, stamp),
+        ),
     ]
     for table, columns, rows in steps:
         started = time.perf_counter()
@@ -178,13 +316,40 @@ def _workspace(loader: _Loader, app_id: str | None, now: datetime) -> tuple[int,
 # --- rows ------------------------------------------------------------------------------------
 
 ORGANIZATION_COLUMNS = ("id", "workspace_id", "external_id", "name", "attrs", "created_at")
-CONTACT_COLUMNS = ("id", "workspace_id", "external_id", "email", "name", "avatar_url", "attrs",
-                   "verified", "first_seen_at", "last_seen_at", "last_page_url", "user_agent")
+CONTACT_COLUMNS = (
+    "id",
+    "workspace_id",
+    "external_id",
+    "email",
+    "name",
+    "avatar_url",
+    "attrs",
+    "verified",
+    "first_seen_at",
+    "last_seen_at",
+    "last_page_url",
+    "user_agent",
+)
 MEMBERSHIP_COLUMNS = ("contact_id", "organization_id")
-CONVERSATION_COLUMNS = ("id", "workspace_id", "contact_id", "assignee_id", "status", "preview",
-                        "created_at", "last_message_at")
-MESSAGE_COLUMNS = ("id", "conversation_id", "author", "operator_id", "body", "verified",
-                   "created_at")
+CONVERSATION_COLUMNS = (
+    "id",
+    "workspace_id",
+    "contact_id",
+    "assignee_id",
+    "status",
+    "preview",
+    "created_at",
+    "last_message_at",
+)
+MESSAGE_COLUMNS = (
+    "id",
+    "conversation_id",
+    "author",
+    "operator_id",
+    "body",
+    "verified",
+    "created_at",
+)
 DAY = 86_400
 
 
@@ -200,37 +365,76 @@ def _ago(now: datetime, rng: random.Random, days: float) -> datetime:
     return now - timedelta(seconds=rng.random() * days * DAY)
 
 
-def _organizations(stats: GenerateStats, rng: random.Random, now: datetime,
-                   stamp: Stamp) -> Iterator[tuple]:
+def _organizations(
+    stats: GenerateStats, rng: random.Random, now: datetime, stamp: Stamp
+) -> Iterator[tuple]:
     for oid in stats.organization_ids:
         name = f"{rng.choice(WORDS)} {rng.choice(WORDS)} {rng.choice(SUFFIXES)} {oid}"
-        attrs = {"plan": rng.choice(PLANS), "seats": _int(rng, 1, 500),
-                 "country": rng.choice(COUNTRIES)}
-        yield (oid, stats.workspace_id, f"org_{oid}", name, dumps(attrs),
-               stamp(_ago(now, rng, 900)))
+        attrs = {
+            "plan": rng.choice(PLANS),
+            "seats": _int(rng, 1, 500),
+            "country": rng.choice(COUNTRIES),
+        }
+        yield (
+            oid,
+            stats.workspace_id,
+            f"org_{oid}",
+            name,
+            dumps(attrs),
+            stamp(_ago(now, rng, 900)),
+        )
 
 
-def _contacts(stats: GenerateStats, kinds: bytearray, rng: random.Random, now: datetime,
-              stamp: Stamp) -> Iterator[tuple]:
+def _contacts(
+    stats: GenerateStats, kinds: bytearray, rng: random.Random, now: datetime, stamp: Stamp
+) -> Iterator[tuple]:
     for index, cid in enumerate(stats.contact_ids):
         last_seen = _ago(now, rng, 90)
         first_seen = last_seen - timedelta(seconds=rng.random() * 400 * DAY)
         page = "https://app.example.com" + rng.choice(PAGES).format(n=_int(rng, 1, 9999))
         agent = rng.choice(AGENTS)
         if rng.random() < ANONYMOUS_SHARE:
-            yield (cid, stats.workspace_id, None, None, None, None, "{}", False,
-                   stamp(first_seen), stamp(last_seen), page, agent)
+            yield (
+                cid,
+                stats.workspace_id,
+                None,
+                None,
+                None,
+                None,
+                "{}",
+                False,
+                stamp(first_seen),
+                stamp(last_seen),
+                page,
+                agent,
+            )
             continue
         verified = rng.random() < VERIFIED_SHARE
         kinds[index] = 2 if verified else 1
         first, last = rng.choice(FIRST), rng.choice(LAST)
-        attrs = {"plan": rng.choice(PLANS), "country": rng.choice(COUNTRIES),
-                 "logins": _int(rng, 0, 5000), "beta": rng.random() < 0.2,
-                 "mrr": round(rng.random() * 900, 2),
-                 "signup": f"20{_int(rng, 18, 25)}-0{_int(rng, 1, 9)}-1{_int(rng, 0, 9)}"}
+        attrs = {
+            "plan": rng.choice(PLANS),
+            "country": rng.choice(COUNTRIES),
+            "logins": _int(rng, 0, 5000),
+            "beta": rng.random() < 0.2,
+            "mrr": round(rng.random() * 900, 2),
+            "signup": f"20{_int(rng, 18, 25)}-0{_int(rng, 1, 9)}-1{_int(rng, 0, 9)}",
+        }
         email = f"{first}.{last}{cid}@{rng.choice(DOMAINS)}".lower()
-        yield (cid, stats.workspace_id, f"usr_{cid}", email, f"{first} {last}", None,
-               dumps(attrs), verified, stamp(first_seen), stamp(last_seen), page, agent)
+        yield (
+            cid,
+            stats.workspace_id,
+            f"usr_{cid}",
+            email,
+            f"{first} {last}",
+            None,
+            dumps(attrs),
+            verified,
+            stamp(first_seen),
+            stamp(last_seen),
+            page,
+            agent,
+        )
 
 
 def _memberships(stats: GenerateStats, kinds: bytearray, rng: random.Random) -> Iterator[tuple]:
@@ -262,25 +466,47 @@ def _draw_conversation(rng: random.Random, contacts: int) -> tuple[int, bool, fl
     return rng.randrange(contacts), rng.random() < OPEN_SHARE, rng.random() * 3 * DAY, _body(rng)
 
 
-def _conversations(stats: GenerateStats, rng: random.Random, now: datetime,
-                   stamp: Stamp) -> Iterator[tuple]:
+def _conversations(
+    stats: GenerateStats, rng: random.Random, now: datetime, stamp: Stamp
+) -> Iterator[tuple]:
     contact_ids = stats.contact_ids
     for cid in stats.conversation_ids:
         index, is_open, started, body = _draw_conversation(rng, len(contact_ids))
         last = _conversation_time(cid, now)
-        yield (cid, stats.workspace_id, contact_ids[index], None, "open" if is_open else "closed",
-               body[:200], stamp(last - timedelta(seconds=started)), stamp(last))
+        yield (
+            cid,
+            stats.workspace_id,
+            contact_ids[index],
+            None,
+            "open" if is_open else "closed",
+            body[:200],
+            stamp(last - timedelta(seconds=started)),
+            stamp(last),
+        )
 
 
-def _messages(stats: GenerateStats, kinds: bytearray, first_id: int, rng: random.Random,
-              now: datetime, stamp: Stamp) -> Iterator[tuple]:
+def _messages(
+    stats: GenerateStats,
+    kinds: bytearray,
+    first_id: int,
+    rng: random.Random,
+    now: datetime,
+    stamp: Stamp,
+) -> Iterator[tuple]:
     """One contact message per conversation. `rng` is seeded like the conversations' own, so the
     draws replay exactly: same contact, same body, without holding a million rows in memory."""
     contacts = len(stats.contact_ids)
     for offset, cid in enumerate(stats.conversation_ids):
         index, _, _, body = _draw_conversation(rng, contacts)
-        yield (first_id + offset, cid, "contact", None, body, kinds[index] == 2,
-               stamp(_conversation_time(cid, now)))
+        yield (
+            first_id + offset,
+            cid,
+            "contact",
+            None,
+            body,
+            kinds[index] == 2,
+            stamp(_conversation_time(cid, now)),
+        )
 
 
 Stamp = Callable[[datetime], Any]
@@ -293,8 +519,12 @@ class _Loader:
     """How rows reach one backend; `stamp` turns an aware UTC datetime into what it stores."""
 
     def begin(self) -> None: ...
-    def stamp(self, value: datetime) -> Any: return value
-    def scalar(self, sql: str, params: tuple[Any, ...] = ()) -> Any: raise NotImplementedError
+    def stamp(self, value: datetime) -> Any:
+        return value
+
+    def scalar(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+        raise NotImplementedError
+
     def load(self, table: str, columns: tuple[str, ...], rows: Iterable[tuple]) -> int: ...
     def reset_sequences(self, tables: tuple[str, ...]) -> None: ...
     def finish(self) -> None: ...
@@ -401,15 +631,23 @@ class _SQLiteLoader(_Loader):
 @click.option("--conversations", default=1_000_000, show_default=True)
 @click.option("--app-id", default=None, help="Workspace to fill; created when missing.")
 @click.option("--seed", default=1, show_default=True)
-def generate_command(contacts: int, organizations: int, conversations: int, app_id: str | None,
-                     seed: int) -> None:
+def generate_command(
+    contacts: int, organizations: int, conversations: int, app_id: str | None, seed: int
+) -> None:
     """Append a generated data set (for benchmarks) to a workspace; prints its app id."""
     from promptify.extensions import db
 
     url = db.engine.url.render_as_string(hide_password=False)
     db.engine.dispose()  # the generator opens its own connection and commits per chunk
     started = time.perf_counter()
-    stats = generate(url, contacts, organizations, conversations, app_id, seed=seed,
-                     echo=lambda line: click.echo(line, err=True))
+    stats = generate(
+        url,
+        contacts,
+        organizations,
+        conversations,
+        app_id,
+        seed=seed,
+        echo=lambda line: click.echo(line, err=True),
+    )
     click.echo(f"done in {time.perf_counter() - started:.1f} s", err=True)
     click.echo(stats.app_id)

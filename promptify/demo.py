@@ -86,7 +86,9 @@ def _demo_key_pair(folder: Path) -> str:
     if not private_path.exists():
         private = ed25519.Ed25519PrivateKey.generate()
         pem = private.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
         )
         fd = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as handle:
@@ -95,9 +97,11 @@ def _demo_key_pair(folder: Path) -> str:
     (folder / "sign_token.py").write_text(PYTHON_SIGNER)
     (folder / "package.json").write_text(json.dumps({"private": True, "type": "module"}) + "\n")
     private_key = serialization.load_pem_private_key(private_path.read_bytes(), password=None)
-    return private_key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
+    return (
+        private_key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
 
 
 def _demo_password(folder: Path) -> str:
@@ -128,22 +132,36 @@ def prepare_demo(base_url: str, *, echo: Callable[[str], None]) -> Demo:
     operators.set_up_operator(DEMO_ADMIN, "admin", password, now=clock.now())
     key = keys_service.add_key(workspace, _demo_key_pair(folder), now=clock.now())
     url = f"{base_url}/widget/v1/apps/{workspace.app_id}/identify"
-    unsigned = json.dumps({
-        "id": "user-123", "email": "jane@example.com", "name": "Jane Doe",
-        "attrs": {"plan": "pro", "active": True},
-        "organizations": [{"id": "org-456", "name": "Acme Corp", "attrs": {"industry": "SaaS"}}],
-    })
+    unsigned = json.dumps(
+        {
+            "id": "user-123",
+            "email": "jane@example.com",
+            "name": "Jane Doe",
+            "attrs": {"plan": "pro", "active": True},
+            "organizations": [
+                {"id": "org-456", "name": "Acme Corp", "attrs": {"industry": "SaaS"}}
+            ],
+        }
+    )
     echo(f"Demo workspace app id: {workspace.app_id}")
     echo(_sign_in_line(base_url, password))
-    echo(f"Signing key (Ed25519) thumbprint: {key.thumbprint}; private key in {folder}/ed25519-private.pem")
+    echo(
+        f"Signing key (Ed25519) thumbprint: {key.thumbprint}; private key in {folder}/ed25519-private.pem"
+    )
     echo("")
     echo("Identify a user without a signature:")
     echo(f"  curl -s -X POST {url} -H 'Content-Type: application/json' -d {shlex.quote(unsigned)}")
     echo("Sign a token with the documented snippet (Node, jose) and identify with it:")
-    echo(f"  (cd {shlex.quote(str(folder))} && npm install --silent jose) && "
-         f"JWT=$(node {shlex.quote(str(folder / 'sign-token.mjs'))} user-123)")
-    echo(f"  # or with Python: JWT=$({shlex.quote(str(Path(sys.executable)))} {shlex.quote(str(folder / 'sign_token.py'))} user-123)")
-    echo(f"  curl -s -X POST {url} -H 'Content-Type: application/json' -d \"{{\\\"jwt\\\": \\\"$JWT\\\"}}\"")
+    echo(
+        f"  (cd {shlex.quote(str(folder))} && npm install --silent jose) && "
+        f"JWT=$(node {shlex.quote(str(folder / 'sign-token.mjs'))} user-123)"
+    )
+    echo(
+        f"  # or with Python: JWT=$({shlex.quote(str(Path(sys.executable)))} {shlex.quote(str(folder / 'sign_token.py'))} user-123)"
+    )
+    echo(
+        f'  curl -s -X POST {url} -H \'Content-Type: application/json\' -d "{{\\"jwt\\": \\"$JWT\\"}}"'
+    )
     return Demo(app_id=workspace.app_id, password=password, folder=folder)
 
 

@@ -114,10 +114,18 @@ pre { background: #fff; border: 1px solid #e7dccb; padding: 1rem; border-radius:
 """
 
 PEOPLE = {
-    "user-123": {"email": "jane@example.com", "name": "Jane Doe", "attrs": {"plan": "pro", "active": True},
-                 "organizations": [{"id": "org-456", "name": "Acme Corp", "attrs": {"industry": "SaaS"}}]},
-    "user-456": {"email": "max@example.com", "name": "Max Mustermann", "attrs": {"plan": "free"},
-                 "organizations": [{"id": "org-789", "name": "Globex", "attrs": {"industry": "Energy"}}]},
+    "user-123": {
+        "email": "jane@example.com",
+        "name": "Jane Doe",
+        "attrs": {"plan": "pro", "active": True},
+        "organizations": [{"id": "org-456", "name": "Acme Corp", "attrs": {"industry": "SaaS"}}],
+    },
+    "user-456": {
+        "email": "max@example.com",
+        "name": "Max Mustermann",
+        "attrs": {"plan": "free"},
+        "organizations": [{"id": "org-789", "name": "Globex", "attrs": {"industry": "Energy"}}],
+    },
 }
 
 

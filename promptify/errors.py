@@ -44,7 +44,10 @@ def register_error_handlers(app: Flask) -> None:
             if error.code is None or error.code < 400 or request.path.startswith("/static/"):
                 return error
             page = render_template(
-                "errors/error.html", code=error.code, title=error.name, description=error.description
+                "errors/error.html",
+                code=error.code,
+                title=error.name,
+                description=error.description,
             )
             return page, error.code
         code, message = _HTTP_CODES.get(error.code or 500, ("not_found", "No such endpoint."))
@@ -57,10 +60,17 @@ def register_error_handlers(app: Flask) -> None:
         db.session.rollback()
         log.warning("database unavailable: %s", error.orig)
         if _is_widget_request() or request.path == "/healthz":
-            response = error_response(IdentifyError("unavailable", "The database is unreachable; nothing was written. Retry shortly."))
+            response = error_response(
+                IdentifyError(
+                    "unavailable",
+                    "The database is unreachable; nothing was written. Retry shortly.",
+                )
+            )
             response.headers["Retry-After"] = "5"
             return response
-        return Response("Service unavailable: the database is unreachable.", 503, mimetype="text/plain")
+        return Response(
+            "Service unavailable: the database is unreachable.", 503, mimetype="text/plain"
+        )
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:
@@ -70,7 +80,15 @@ def register_error_handlers(app: Flask) -> None:
         log.exception("unhandled error on %s", request.path)
         if _is_widget_request():
             # Never a planned answer, so not in the error table: a bug, and it must still speak JSON.
-            response = jsonify({"error": {"code": "internal_error", "message": "Unexpected server error.", "field": None}})
+            response = jsonify(
+                {
+                    "error": {
+                        "code": "internal_error",
+                        "message": "Unexpected server error.",
+                        "field": None,
+                    }
+                }
+            )
             response.status_code = 500
             return response
         return Response("Internal server error.", 500, mimetype="text/plain")

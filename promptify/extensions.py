@@ -19,7 +19,9 @@ from promptify.models import Base
 db = SQLAlchemy(model_class=Base)
 # Execution option of a transaction that will write: on SQLite it begins with BEGIN IMMEDIATE.
 WRITE_TRANSACTION = "promptify_write"
-migrate = Migrate(directory=str(Path(__file__).parent / "migrations"), render_as_batch=True, compare_type=True)
+migrate = Migrate(
+    directory=str(Path(__file__).parent / "migrations"), render_as_batch=True, compare_type=True
+)
 csrf = CSRFProtect()
 login_manager = LoginManager()
 # Storage is memory:// unless PROMPTIFY_RATELIMIT_STORAGE_URI names Redis (shared by all workers).

@@ -27,7 +27,13 @@ class LoginForm(FlaskForm):
 
 
 class KeyForm(FlaskForm):
-    pem = TextAreaField("Public key (SPKI PEM)", validators=[DataRequired(message="Paste a -----BEGIN PUBLIC KEY----- block."), Length(max=20_000)])
+    pem = TextAreaField(
+        "Public key (SPKI PEM)",
+        validators=[
+            DataRequired(message="Paste a -----BEGIN PUBLIC KEY----- block."),
+            Length(max=20_000),
+        ],
+    )
 
 
 class RevokeKeyForm(FlaskForm):
@@ -40,7 +46,9 @@ class RequireJwtForm(FlaskForm):
 
 
 class TokenTesterForm(FlaskForm):
-    token = TextAreaField("JWT to test", validators=[DataRequired(message="Paste a token."), Length(max=70_000)])
+    token = TextAreaField(
+        "JWT to test", validators=[DataRequired(message="Paste a token."), Length(max=70_000)]
+    )
 
 
 class OriginsForm(FlaskForm):
@@ -52,14 +60,20 @@ class EmptyForm(FlaskForm):
 
 
 class ReplyForm(FlaskForm):
-    body = TextAreaField("Reply", validators=[DataRequired(message="Write a reply first."), Length(max=10_000)])
+    body = TextAreaField(
+        "Reply", validators=[DataRequired(message="Write a reply first."), Length(max=10_000)]
+    )
 
 
 class OperatorCreateForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Email(check_deliverability=False), Length(max=320)])
+    email = EmailField(
+        "Email", validators=[DataRequired(), Email(check_deliverability=False), Length(max=320)]
+    )
     name = StringField("Name", validators=[Length(max=255)])
     role = SelectField("Role", choices=ROLE_CHOICES, default="agent")
-    password = PasswordField("Initial password", validators=[DataRequired(), Length(min=8, max=1024)])
+    password = PasswordField(
+        "Initial password", validators=[DataRequired(), Length(min=8, max=1024)]
+    )
 
 
 class OperatorRoleForm(FlaskForm):

@@ -110,9 +110,7 @@ class SigningExamples:
 
 def install_snippet(script_url: str, app_id: str) -> str:
     """The one line an admin pastes into every page (docs/widget-api.md, "The widget script")."""
-    return (
-        f'<script src="{html.escape(script_url)}" data-app-id="{html.escape(app_id)}"></script>'
-    )
+    return f'<script src="{html.escape(script_url)}" data-app-id="{html.escape(app_id)}"></script>'
 
 
 def _fill(template: str, **values: str) -> str:

@@ -16,26 +16,34 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 
 def _errors(*statuses: int) -> dict[str, Any]:
-    return {str(s): _json(_ref("Error"), "Refused; see error.code (docs/widget-api.md, \"Errors\")") for s in statuses}
+    return {
+        str(s): _json(_ref("Error"), 'Refused; see error.code (docs/widget-api.md, "Errors")')
+        for s in statuses
+    }
 
 
 NULLABLE_STRING = {"type": ["string", "null"]}
-ATTRS = {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean", "null"]}}
+ATTRS = {
+    "type": "object",
+    "additionalProperties": {"type": ["string", "number", "boolean", "null"]},
+}
 ID = {"oneOf": [{"type": "string", "minLength": 1, "maxLength": 255}, {"type": "integer"}]}
 
 SCHEMAS: dict[str, Any] = {
     "Error": {
         "type": "object",
         "required": ["error"],
-        "properties": {"error": {
-            "type": "object",
-            "required": ["code", "message", "field"],
-            "properties": {
-                "code": {"type": "string", "enum": sorted([*STATUS_BY_CODE, "internal_error"])},
-                "message": {"type": "string"},
-                "field": NULLABLE_STRING,
-            },
-        }},
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message", "field"],
+                "properties": {
+                    "code": {"type": "string", "enum": sorted([*STATUS_BY_CODE, "internal_error"])},
+                    "message": {"type": "string"},
+                    "field": NULLABLE_STRING,
+                },
+            }
+        },
     },
     "IdentifyRequest": {
         "description": "Exactly the object given to promptify.setUser(): {id: null}, user data, or {jwt}.",
@@ -46,62 +54,101 @@ SCHEMAS: dict[str, Any] = {
             "name": NULLABLE_STRING,
             "avatarUrl": NULLABLE_STRING,
             "attrs": ATTRS,
-            "organizations": {"type": "array", "items": {
-                "type": "object", "required": ["id", "name"],
-                "properties": {"id": ID, "name": {"type": "string"}, "attrs": ATTRS},
-            }},
+            "organizations": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["id", "name"],
+                    "properties": {"id": ID, "name": {"type": "string"}, "attrs": ATTRS},
+                },
+            },
             "jwt": {"type": "string"},
         },
     },
     "Organization": {
-        "type": "object", "required": ["id", "name", "attrs"],
+        "type": "object",
+        "required": ["id", "name", "attrs"],
         "properties": {"id": {"type": "string"}, "name": {"type": "string"}, "attrs": ATTRS},
     },
     "Contact": {
         "type": "object",
-        "required": ["id", "anonymous", "verified", "email", "name", "avatarUrl", "attrs", "organizations"],
+        "required": [
+            "id",
+            "anonymous",
+            "verified",
+            "email",
+            "name",
+            "avatarUrl",
+            "attrs",
+            "organizations",
+        ],
         "properties": {
-            "id": NULLABLE_STRING, "anonymous": {"type": "boolean"}, "verified": {"type": "boolean"},
-            "email": NULLABLE_STRING, "name": NULLABLE_STRING, "avatarUrl": NULLABLE_STRING, "attrs": ATTRS,
+            "id": NULLABLE_STRING,
+            "anonymous": {"type": "boolean"},
+            "verified": {"type": "boolean"},
+            "email": NULLABLE_STRING,
+            "name": NULLABLE_STRING,
+            "avatarUrl": NULLABLE_STRING,
+            "attrs": ATTRS,
             "organizations": {"type": "array", "items": _ref("Organization")},
         },
     },
     "IdentifyResponse": {
-        "type": "object", "required": ["session", "contact", "verifiedUntil"],
+        "type": "object",
+        "required": ["session", "contact", "verifiedUntil"],
         "properties": {
             "session": {"type": "string"},
             "contact": _ref("Contact"),
             "verifiedUntil": {
-                "type": ["string", "null"], "format": "date-time",
+                "type": ["string", "null"],
+                "format": "date-time",
                 "description": "While the session is verified, when that proof lapses unless a signed "
-                               "identify renews it (docs/security.md, trust lifecycle); null otherwise.",
+                "identify renews it (docs/security.md, trust lifecycle); null otherwise.",
             },
         },
     },
     "Conversation": {
-        "type": "object", "required": ["id", "status", "lastMessageAt", "preview"],
+        "type": "object",
+        "required": ["id", "status", "lastMessageAt", "preview"],
         "properties": {
-            "id": {"type": "integer"}, "status": {"type": "string", "enum": ["open", "closed"]},
-            "lastMessageAt": {"type": "string", "format": "date-time"}, "preview": {"type": "string"},
+            "id": {"type": "integer"},
+            "status": {"type": "string", "enum": ["open", "closed"]},
+            "lastMessageAt": {"type": "string", "format": "date-time"},
+            "preview": {"type": "string"},
         },
     },
     "Message": {
-        "type": "object", "required": ["id", "author", "authorName", "body", "createdAt", "verified"],
+        "type": "object",
+        "required": ["id", "author", "authorName", "body", "createdAt", "verified"],
         "properties": {
-            "id": {"type": "integer"}, "author": {"type": "string", "enum": ["contact", "agent"]},
-            "authorName": NULLABLE_STRING, "body": {"type": "string"},
-            "createdAt": {"type": "string", "format": "date-time"}, "verified": {"type": "boolean"},
+            "id": {"type": "integer"},
+            "author": {"type": "string", "enum": ["contact", "agent"]},
+            "authorName": NULLABLE_STRING,
+            "body": {"type": "string"},
+            "createdAt": {"type": "string", "format": "date-time"},
+            "verified": {"type": "boolean"},
         },
     },
     "MessageRequest": {
-        "type": "object", "required": ["body"],
+        "type": "object",
+        "required": ["body"],
         "properties": {"body": {"type": "string", "minLength": 1, "maxLength": 10000}},
     },
 }
 
 APP_ID = {"name": "app_id", "in": "path", "required": True, "schema": {"type": "string"}}
-CONVERSATION_ID = {"name": "conversation_id", "in": "path", "required": True, "schema": {"type": "integer"}}
-SESSION = {"name": "X-Promptify-Session", "in": "header", "required": False, "schema": {"type": "string"}}
+CONVERSATION_ID = {
+    "name": "conversation_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer"},
+}
+SESSION = {
+    "name": "X-Promptify-Session",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string"},
+}
 COMMON_ERRORS = (403, 404, 413, 415, 429, 503)
 
 
@@ -110,45 +157,112 @@ def document() -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": {"title": "Promptify widget API", "version": "1"},
         "paths": {
-            "/widget/v1/apps/{app_id}/identify": {"post": {
-                "summary": "Identify the visitor (setUser)",
-                "parameters": [APP_ID, SESSION],
-                "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("IdentifyRequest")}}},
-                "responses": {"200": _json(_ref("IdentifyResponse"), "The stored contact and the session to use"),
-                              **_errors(400, 401, 422, *COMMON_ERRORS)},
-            }},
+            "/widget/v1/apps/{app_id}/identify": {
+                "post": {
+                    "summary": "Identify the visitor (setUser)",
+                    "parameters": [APP_ID, SESSION],
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": _ref("IdentifyRequest")}},
+                    },
+                    "responses": {
+                        "200": _json(
+                            _ref("IdentifyResponse"), "The stored contact and the session to use"
+                        ),
+                        **_errors(400, 401, 422, *COMMON_ERRORS),
+                    },
+                }
+            },
             "/widget/v1/apps/{app_id}/conversations": {
                 "get": {
                     "summary": "The session contact's conversations, newest activity first",
                     "parameters": [APP_ID, SESSION],
-                    "responses": {"200": _json({"type": "object", "required": ["conversations"], "properties": {
-                        "conversations": {"type": "array", "items": _ref("Conversation")}}}, "Conversations"),
-                        **_errors(401, *COMMON_ERRORS)},
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "required": ["conversations"],
+                                "properties": {
+                                    "conversations": {
+                                        "type": "array",
+                                        "items": _ref("Conversation"),
+                                    }
+                                },
+                            },
+                            "Conversations",
+                        ),
+                        **_errors(401, *COMMON_ERRORS),
+                    },
                 },
                 "post": {
                     "summary": "Start a conversation",
                     "parameters": [APP_ID, SESSION],
-                    "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("MessageRequest")}}},
-                    "responses": {"201": _json({"type": "object", "required": ["conversation", "message"], "properties": {
-                        "conversation": _ref("Conversation"), "message": _ref("Message")}}, "Started"),
-                        **_errors(400, 401, 422, *COMMON_ERRORS)},
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": _ref("MessageRequest")}},
+                    },
+                    "responses": {
+                        "201": _json(
+                            {
+                                "type": "object",
+                                "required": ["conversation", "message"],
+                                "properties": {
+                                    "conversation": _ref("Conversation"),
+                                    "message": _ref("Message"),
+                                },
+                            },
+                            "Started",
+                        ),
+                        **_errors(400, 401, 422, *COMMON_ERRORS),
+                    },
                 },
             },
             "/widget/v1/apps/{app_id}/conversations/{conversation_id}/messages": {
                 "get": {
                     "summary": "Messages, oldest first; only those newer than `after` when given",
-                    "parameters": [APP_ID, CONVERSATION_ID, SESSION,
-                                   {"name": "after", "in": "query", "required": False, "schema": {"type": "integer"}}],
-                    "responses": {"200": _json({"type": "object", "required": ["messages"], "properties": {
-                        "messages": {"type": "array", "items": _ref("Message")}}}, "Messages"),
-                        **_errors(400, 401, 422, *COMMON_ERRORS)},
+                    "parameters": [
+                        APP_ID,
+                        CONVERSATION_ID,
+                        SESSION,
+                        {
+                            "name": "after",
+                            "in": "query",
+                            "required": False,
+                            "schema": {"type": "integer"},
+                        },
+                    ],
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "required": ["messages"],
+                                "properties": {
+                                    "messages": {"type": "array", "items": _ref("Message")}
+                                },
+                            },
+                            "Messages",
+                        ),
+                        **_errors(400, 401, 422, *COMMON_ERRORS),
+                    },
                 },
                 "post": {
                     "summary": "Write a message",
                     "parameters": [APP_ID, CONVERSATION_ID, SESSION],
-                    "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("MessageRequest")}}},
-                    "responses": {"201": _json({"type": "object", "required": ["message"], "properties": {
-                        "message": _ref("Message")}}, "Written"), **_errors(400, 401, 422, *COMMON_ERRORS)},
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": _ref("MessageRequest")}},
+                    },
+                    "responses": {
+                        "201": _json(
+                            {
+                                "type": "object",
+                                "required": ["message"],
+                                "properties": {"message": _ref("Message")},
+                            },
+                            "Written",
+                        ),
+                        **_errors(400, 401, 422, *COMMON_ERRORS),
+                    },
                 },
             },
         },

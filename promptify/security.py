@@ -22,5 +22,7 @@ def init_app(app: Flask) -> None:
             response.headers.setdefault("Content-Security-Policy", CONSOLE_CSP)
             response.headers.setdefault("X-Frame-Options", "DENY")
         if request.is_secure:
-            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+            response.headers.setdefault(
+                "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
+            )
         return response

@@ -91,7 +91,9 @@ def _drop_postgres_database(url: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'promptify.sqlite'}"
         _migrate(url)
@@ -152,7 +154,9 @@ def runner(app: Flask):
 
 # --- console helpers (CSRF stays ON: tokens are read from the pages, as a browser would) -----
 
-CSRF_PATTERN = __import__("re").compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+CSRF_PATTERN = __import__("re").compile(
+    r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"'
+)
 
 
 def csrf_token_from(html: str) -> str:
@@ -167,12 +171,18 @@ def login(app, client):
     from promptify import clock as app_clock
     from promptify.services import operators
 
-    def sign_in(role: str = "admin", email: str | None = None, password: str = "a long password") -> str:
+    def sign_in(
+        role: str = "admin", email: str | None = None, password: str = "a long password"
+    ) -> str:
         address = email or f"{role}-{secrets.token_hex(3)}@example.com"
         with app.app_context():
-            operators.create_operator(address, role.capitalize(), role, password, now=app_clock.now())
+            operators.create_operator(
+                address, role.capitalize(), role, password, now=app_clock.now()
+            )
         token = csrf_token_from(client.get("/login").get_data(as_text=True))
-        response = client.post("/login", data={"email": address, "password": password, "csrf_token": token})
+        response = client.post(
+            "/login", data={"email": address, "password": password, "csrf_token": token}
+        )
         assert response.status_code == 303, response.get_data(as_text=True)
         return address
 

@@ -14,7 +14,9 @@ from promptify.models import Contact, Workspace
 from promptify.services import workspaces
 
 
-def make_workspace(app: Flask, *, origins: list[str] | None = None, require_jwt: bool = False) -> str:
+def make_workspace(
+    app: Flask, *, origins: list[str] | None = None, require_jwt: bool = False
+) -> str:
     """Create a workspace and return its app id."""
     with app.app_context():
         workspace = workspaces.create_workspace("Acme support", origins or [], now=app_clock.now())
@@ -39,7 +41,12 @@ def stored_contacts(app: Flask) -> list[dict[str, Any]]:
     with app.app_context():
         contacts = db.session.scalars(select(Contact).order_by(Contact.id)).all()
         return [
-            {**contact_json(c), "pk": c.id, "last_seen_at": c.last_seen_at, "first_seen_at": c.first_seen_at}
+            {
+                **contact_json(c),
+                "pk": c.id,
+                "last_seen_at": c.last_seen_at,
+                "first_seen_at": c.first_seen_at,
+            }
             for c in contacts
         ]
 
@@ -51,7 +58,13 @@ def workspace_id(app: Flask, app_id: str) -> int:
 
 # --- signing keys and tokens ---------------------------------------------------------------
 
-KEY_TYPE_OF_ALG = {"EdDSA": "Ed25519", "Ed25519": "Ed25519", "ES256": "P-256", "PS256": "RSA", "RS256": "RSA"}
+KEY_TYPE_OF_ALG = {
+    "EdDSA": "Ed25519",
+    "Ed25519": "Ed25519",
+    "ES256": "P-256",
+    "PS256": "RSA",
+    "RS256": "RSA",
+}
 _RSA_CACHE: list[Any] = []
 
 
@@ -73,9 +86,11 @@ def make_private_key(key_type: str) -> Any:
 def public_pem(private_key: Any) -> str:
     from cryptography.hazmat.primitives import serialization
 
-    return private_key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
+    return (
+        private_key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
 
 
 def private_pem(private_key: Any) -> str:
@@ -93,7 +108,10 @@ def sign(private_key: Any, claims: dict[str, Any], *, alg: str = "Ed25519", **he
 
     from promptify.identity.tokens import jws_registry
 
-    key = import_key(private_pem(private_key), KEY_TYPE_OF_ALG[alg].replace("Ed25519", "OKP").replace("P-256", "EC"))
+    key = import_key(
+        private_pem(private_key),
+        KEY_TYPE_OF_ALG[alg].replace("Ed25519", "OKP").replace("P-256", "EC"),
+    )
     return jwt.encode({"alg": alg, **header}, claims, key, registry=jws_registry(alg))
 
 
@@ -103,13 +121,22 @@ def add_key(app: Flask, app_id: str, private_key: Any) -> str:
 
     with app.app_context():
         workspace = db.session.scalar(select(Workspace).where(Workspace.app_id == app_id))
-        return keys_service.add_key(workspace, public_pem(private_key), now=app_clock.now()).thumbprint
+        return keys_service.add_key(
+            workspace, public_pem(private_key), now=app_clock.now()
+        ).thumbprint
 
 
 def make_conversation(
-    app: Flask, app_id: str, *, external_id: str | None = "u1", name: str | None = None,
-    messages: tuple[str, ...] = ("Hello",), status: str = "open", verified: bool = False,
-    attrs: dict[str, Any] | None = None, at_offset_seconds: int = 0,
+    app: Flask,
+    app_id: str,
+    *,
+    external_id: str | None = "u1",
+    name: str | None = None,
+    messages: tuple[str, ...] = ("Hello",),
+    status: str = "open",
+    verified: bool = False,
+    attrs: dict[str, Any] | None = None,
+    at_offset_seconds: int = 0,
 ) -> int:
     """A contact (found or created) with one conversation of contact messages; returns its id."""
     from datetime import timedelta
@@ -122,19 +149,41 @@ def make_conversation(
         contact = None
         if external_id is not None:
             contact = db.session.scalar(
-                select(Contact).where(Contact.workspace_id == workspace.id, Contact.external_id == external_id)
+                select(Contact).where(
+                    Contact.workspace_id == workspace.id, Contact.external_id == external_id
+                )
             )
         if contact is None:
-            contact = Contact(workspace_id=workspace.id, external_id=external_id, name=name, attrs=attrs or {},
-                              verified=verified, first_seen_at=now, last_seen_at=now)
+            contact = Contact(
+                workspace_id=workspace.id,
+                external_id=external_id,
+                name=name,
+                attrs=attrs or {},
+                verified=verified,
+                first_seen_at=now,
+                last_seen_at=now,
+            )
             db.session.add(contact)
             db.session.flush()
-        conversation = Conversation(workspace_id=workspace.id, contact_id=contact.id, status=status,
-                                    preview=messages[-1][:200], created_at=now, last_message_at=now)
+        conversation = Conversation(
+            workspace_id=workspace.id,
+            contact_id=contact.id,
+            status=status,
+            preview=messages[-1][:200],
+            created_at=now,
+            last_message_at=now,
+        )
         db.session.add(conversation)
         db.session.flush()
         for body in messages:
-            db.session.add(Message(conversation_id=conversation.id, author="contact", body=body,
-                                   verified=verified, created_at=now))
+            db.session.add(
+                Message(
+                    conversation_id=conversation.id,
+                    author="contact",
+                    body=body,
+                    verified=verified,
+                    created_at=now,
+                )
+            )
         db.session.commit()
         return conversation.id

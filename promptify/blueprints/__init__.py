@@ -19,6 +19,8 @@ def register_blueprints(app: Flask) -> None:
     )
     from promptify.extensions import csrf
 
-    csrf.exempt(widget.bp)  # authenticated by app id, origin, session header or JWT — never a cookie
+    csrf.exempt(
+        widget.bp
+    )  # authenticated by app id, origin, session header or JWT — never a cookie
     for module in (widget, health, auth, console, inbox, directory, settings, installation, team):
         app.register_blueprint(module.bp)

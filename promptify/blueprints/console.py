@@ -18,7 +18,9 @@ bp = Blueprint("console", __name__)
 
 def all_workspaces() -> list[Workspace]:
     if "all_workspaces" not in g:
-        g.all_workspaces = list(db.session.scalars(select(Workspace).order_by(Workspace.created_at, Workspace.id)))
+        g.all_workspaces = list(
+            db.session.scalars(select(Workspace).order_by(Workspace.created_at, Workspace.id))
+        )
     return g.all_workspaces
 
 
@@ -60,4 +62,6 @@ def switch_workspace() -> ResponseReturnValue:
 
 def _back() -> str:
     target = request.form.get("next", "")
-    return target if target.startswith("/") and not target.startswith("//") else url_for("inbox.index")
+    return (
+        target if target.startswith("/") and not target.startswith("//") else url_for("inbox.index")
+    )

@@ -38,7 +38,11 @@ def contacts() -> ResponseReturnValue:
         current_workspace().id, q=q, before=Cursor.decode(request.args.get("before"))
     )
     return render_page_or_partial(
-        "directory/contacts.html", "directory/_contacts.html", rows=rows, cursor=cursor, q=q,
+        "directory/contacts.html",
+        "directory/_contacts.html",
+        rows=rows,
+        cursor=cursor,
+        q=q,
         claims=inbox_service.email_claims(rows),
     )
 
@@ -60,7 +64,11 @@ def organizations() -> ResponseReturnValue:
         current_workspace().id, q=q, after_name=after_name, after_id=after_id
     )
     return render_page_or_partial(
-        "directory/organizations.html", "directory/_organizations.html", rows=rows, cursor=cursor, q=q
+        "directory/organizations.html",
+        "directory/_organizations.html",
+        rows=rows,
+        cursor=cursor,
+        q=q,
     )
 
 
@@ -69,4 +77,9 @@ def organizations() -> ResponseReturnValue:
 def organization(organization_id: int) -> ResponseReturnValue:
     found = _in_workspace_or_404(Organization, organization_id)
     members = inbox_service.organization_members(found)
-    return render_page_or_partial("directory/organization.html", "directory/organization.html", organization=found, members=members)
+    return render_page_or_partial(
+        "directory/organization.html",
+        "directory/organization.html",
+        organization=found,
+        members=members,
+    )

@@ -29,11 +29,21 @@ def _list_context() -> dict[str, Any]:
     status = status if status in FILTERS else "open"
     q = request.args.get("q", "")[:200]
     rows, cursor = inbox_service.list_conversations(
-        current_workspace().id, status=status, operator_id=current_user.id, q=q,
+        current_workspace().id,
+        status=status,
+        operator_id=current_user.id,
+        q=q,
         before=Cursor.decode(request.args.get("before")),
     )
-    return {"rows": rows, "cursor": cursor, "status": status, "q": q, "filters": FILTERS,
-            "selected_id": _selected_id(), "claims": inbox_service.email_claims([row.contact for row in rows])}
+    return {
+        "rows": rows,
+        "cursor": cursor,
+        "status": status,
+        "q": q,
+        "filters": FILTERS,
+        "selected_id": _selected_id(),
+        "claims": inbox_service.email_claims([row.contact for row in rows]),
+    }
 
 
 def _selected_id() -> int | None:
@@ -71,7 +81,9 @@ def conversation(conversation_id: int) -> ResponseReturnValue:
     context = _thread_context(selected)
     if is_htmx():
         return render_page_or_partial("inbox/index.html", "inbox/_conversation.html", **context)
-    return render_page_or_partial("inbox/index.html", "inbox/_conversation.html", **_list_context(), **context)
+    return render_page_or_partial(
+        "inbox/index.html", "inbox/_conversation.html", **_list_context(), **context
+    )
 
 
 @bp.get("/<int:conversation_id>/poll")
@@ -85,7 +97,9 @@ def poll(conversation_id: int) -> ResponseReturnValue:
     view = inbox_service.thread(selected, after_id=after)
     if not view.messages:
         return Response(status=204)
-    return render_page_or_partial("inbox/_poll.html", "inbox/_poll.html", view=view, after=view.messages[-1].id)
+    return render_page_or_partial(
+        "inbox/_poll.html", "inbox/_poll.html", view=view, after=view.messages[-1].id
+    )
 
 
 @bp.post("/<int:conversation_id>/reply")
@@ -103,8 +117,16 @@ def reply(conversation_id: int) -> ResponseReturnValue:
             form, status = ReplyForm(formdata=None), 200
     context = {**_thread_context(selected), "reply_form": form}
     if not is_htmx():
-        return _redirect_to(selected) if status == 200 else render_page_or_partial("inbox/index.html", "inbox/_conversation.html", status, **_list_context(), **context)
-    response = render_page_or_partial("inbox/index.html", "inbox/_conversation.html", status, **context)
+        return (
+            _redirect_to(selected)
+            if status == 200
+            else render_page_or_partial(
+                "inbox/index.html", "inbox/_conversation.html", status, **_list_context(), **context
+            )
+        )
+    response = render_page_or_partial(
+        "inbox/index.html", "inbox/_conversation.html", status, **context
+    )
     response.headers["HX-Trigger"] = "conversation-updated"
     return response
 
@@ -135,7 +157,9 @@ def assign_to_me(conversation_id: int) -> ResponseReturnValue:
 def _after_action(selected: Conversation) -> ResponseReturnValue:
     if not is_htmx():
         return _redirect_to(selected)
-    response = render_page_or_partial("inbox/index.html", "inbox/_conversation.html", **_thread_context(selected))
+    response = render_page_or_partial(
+        "inbox/index.html", "inbox/_conversation.html", **_thread_context(selected)
+    )
     response.headers["HX-Trigger"] = "conversation-updated"
     return response
 

@@ -78,7 +78,9 @@ def failure_log() -> ResponseReturnValue:
     """One page of the failure log; the full page (with that log page) without htmx."""
     workspace, now = current_workspace(), clock.now()
     before = request.args.get("before", type=int)
-    return _render(workspace, now, "settings/_failures.html", **_failures_context(workspace, before))
+    return _render(
+        workspace, now, "settings/_failures.html", **_failures_context(workspace, before)
+    )
 
 
 @bp.post("/security/keys")
@@ -86,13 +88,17 @@ def failure_log() -> ResponseReturnValue:
 def add_key() -> ResponseReturnValue:
     workspace, now = current_workspace(), clock.now()
     form = KeyForm()
-    was_current = {row.key.thumbprint for row in _key_rows(workspace, now) if row.status == "current"}
+    was_current = {
+        row.key.thumbprint for row in _key_rows(workspace, now) if row.status == "current"
+    }
     added = None
     if form.validate_on_submit():
         try:
             added = keys_service.add_key(workspace, form.pem.data or "", now=now)
         except KeyRejected as error:
-            form.pem.errors.append(error.message)  # "Never paste a private key…", "RSA keys must be…"
+            form.pem.errors.append(
+                error.message
+            )  # "Never paste a private key…", "RSA keys must be…"
     form.pem.data = ""  # never echo the paste: it may be a private key
     if added is None:
         return _render(workspace, now, "settings/_key_form.html", 422, **_key_form_context(form))
@@ -117,7 +123,11 @@ def revoke_key() -> ResponseReturnValue:
     thumbprint = form.thumbprint.data or ""
     if not form.confirm.data:
         error = "Tick the box to confirm: tokens signed with this key stop working at once."
-        context = {**_keys_context(workspace, now), "revoke_error": error, "revoke_thumbprint": thumbprint}
+        context = {
+            **_keys_context(workspace, now),
+            "revoke_error": error,
+            "revoke_thumbprint": thumbprint,
+        }
         return _render(workspace, now, "settings/_key_list.html", 422, **context)
     try:
         revocation = keys_service.revoke_key(workspace, thumbprint, now=now)
@@ -188,7 +198,11 @@ def _page(workspace: Workspace, now: datetime, **overrides: Any) -> dict[str, An
 
 
 def _key_form_context(form: KeyForm, notice: str | None = None) -> dict[str, Any]:
-    return {"key_form": form, "key_notice": notice, "grace_text": countdown.duration(keys_service.grace())}
+    return {
+        "key_form": form,
+        "key_notice": notice,
+        "grace_text": countdown.duration(keys_service.grace()),
+    }
 
 
 def _key_rows(workspace: Workspace, now: datetime) -> list[KeyRow]:
@@ -247,11 +261,15 @@ def _json_text(document: Any) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False, default=str)
 
 
-def _added_notice(workspace: Workspace, added: SigningKey, was_current: set[str], now: datetime) -> str:
+def _added_notice(
+    workspace: Workspace, added: SigningKey, was_current: set[str], now: datetime
+) -> str:
     name = f"{added.key_type} key {added.thumbprint[:12]}…"
     if added.thumbprint in was_current:
         return f"The {name} is already the current key; nothing changed."
-    retiring = [row for row in _key_rows(workspace, now) if row.key.thumbprint in was_current and row.until]
+    retiring = [
+        row for row in _key_rows(workspace, now) if row.key.thumbprint in was_current and row.until
+    ]
     if not retiring:
         return f"The {name} is now current."
     until = countdown.clock_time(retiring[0].until, now)  # type: ignore[arg-type]
@@ -264,7 +282,9 @@ def _added_notice(workspace: Workspace, added: SigningKey, was_current: set[str]
 # --- responses ------------------------------------------------------------------------------
 
 
-def _render(workspace: Workspace, now: datetime, partial: str, status: int = 200, **context: Any) -> Response:
+def _render(
+    workspace: Workspace, now: datetime, partial: str, status: int = 200, **context: Any
+) -> Response:
     """The fragment for htmx (its own context only), else the whole page around it."""
     if not is_htmx():
         context = _page(workspace, now, **context)

@@ -57,7 +57,9 @@ def _list_response(operator: Operator, error: str | None, done: str) -> Response
         flash(error or done, "error" if error else "success")
         return redirect(url_for("team.index"), code=303)
     return render_page_or_partial(
-        PAGE, "settings/_operator_list.html", 422 if error else 200,
+        PAGE,
+        "settings/_operator_list.html",
+        422 if error else 200,
         **_context(list_error=error, list_notice=None if error else done),
     )
 
@@ -75,8 +77,11 @@ def create() -> ResponseReturnValue:
     if form.validate_on_submit():
         try:
             operator = operators.create_operator(
-                form.email.data or "", form.name.data or "", form.role.data or "agent",
-                form.password.data or "", now=clock.now(),
+                form.email.data or "",
+                form.name.data or "",
+                form.role.data or "agent",
+                form.password.data or "",
+                now=clock.now(),
             )
         except operators.OperatorRuleBroken as error:  # the duplicate email
             form.email.errors.append(str(error))

@@ -65,7 +65,9 @@ def _resolve_workspace_and_origin() -> ResponseReturnValue | None:
         if request.endpoint == "widget.identify":
             # A browser never sends the POST after a refused preflight: record the preflight,
             # or an admin with a wrong origin list would see an empty failure log.
-            failures.record(g.workspace, error, origin=origin, now=clock.now(), session_token=_session_token())
+            failures.record(
+                g.workspace, error, origin=origin, now=clock.now(), session_token=_session_token()
+            )
         raise error
     if request.method == "OPTIONS":
         return Response(status=204)
@@ -100,7 +102,9 @@ def _read_body() -> bytes | IdentifyError:
         raw = request.get_data(cache=False)
     except RequestEntityTooLarge:
         return IdentifyError("payload_too_large", "The request body is larger than 64 KiB.")
-    if request.content_length is None and len(raw) > (current_app.config["MAX_CONTENT_LENGTH"] or len(raw)):
+    if request.content_length is None and len(raw) > (
+        current_app.config["MAX_CONTENT_LENGTH"] or len(raw)
+    ):
         return IdentifyError("payload_too_large", "The request body is larger than 64 KiB.")
     return raw
 
@@ -115,9 +119,13 @@ def read_json_object() -> dict[str, Any]:
     try:
         body = loads_strict(raw)
     except StrictJSONError as error:
-        raise IdentifyError("invalid_json", f"The request body is not valid JSON: {error}.") from None
+        raise IdentifyError(
+            "invalid_json", f"The request body is not valid JSON: {error}."
+        ) from None
     if not isinstance(body, dict):
-        raise IdentifyError("invalid_json", "The request body must be a JSON object, as passed to setUser().")
+        raise IdentifyError(
+            "invalid_json", "The request body must be a JSON object, as passed to setUser()."
+        )
     return body
 
 
@@ -135,10 +143,16 @@ def identify(app_id: str) -> ResponseReturnValue:
         )
     except IdentifyError as error:
         failures.record(
-            g.workspace, error, origin=request.headers.get("Origin"), now=now, session_token=_session_token()
+            g.workspace,
+            error,
+            origin=request.headers.get("Origin"),
+            now=now,
+            session_token=_session_token(),
         )
         raise
-    return jsonify(session=result.session_token, contact=result.contact, verifiedUntil=result.verified_until)
+    return jsonify(
+        session=result.session_token, contact=result.contact, verifiedUntil=result.verified_until
+    )
 
 
 # --- conversations (docs/widget-api.md, "Conversations") ----------------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from .errors import IdentifyError
@@ -55,7 +55,7 @@ def show(value: object) -> str:
 
 def _iso(seconds: float) -> str:
     try:
-        return datetime.fromtimestamp(seconds, tz=timezone.utc).isoformat(timespec="seconds")
+        return datetime.fromtimestamp(seconds, tz=UTC).isoformat(timespec="seconds")
     except (OverflowError, ValueError, OSError):
         return "a date outside years 1-9999"
 

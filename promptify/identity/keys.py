@@ -363,4 +363,6 @@ def is_usable(key: StoredKey, now: datetime, grace: timedelta) -> bool:
 def usable_keys(keys: list[StoredKey], now: datetime, grace: timedelta) -> list[StoredKey]:
     """The keys a token may be verified with at `now`, current key first."""
     alive = [k for k in keys if is_usable(k, now, grace)]
-    return sorted(alive, key=lambda k: (k.retired_at is not None, -(k.retired_at or k.created_at).timestamp()))
+    return sorted(
+        alive, key=lambda k: (k.retired_at is not None, -(k.retired_at or k.created_at).timestamp())
+    )

@@ -52,8 +52,7 @@ def parse_external_id(value: object, field: str) -> str:
         if value.bit_length() > 4 * MAX_ID_LENGTH or len(str(value)) > MAX_ID_LENGTH:
             raise IdentifyError(
                 "invalid_field",
-                f"{field} is an integer with more than {MAX_ID_LENGTH} digits; "
-                "send a shorter id.",
+                f"{field} is an integer with more than {MAX_ID_LENGTH} digits; send a shorter id.",
                 field,
             )
         return str(value)
@@ -83,7 +82,7 @@ def _parse_email(value: object) -> str:
     if not isinstance(value, str):
         raise IdentifyError(
             "invalid_field",
-            f"email must be a string such as \"jane@example.com\", or null to clear it, "
+            f'email must be a string such as "jane@example.com", or null to clear it, '
             f"not {describe(value)}.",
             "email",
         )
@@ -150,7 +149,7 @@ def parse_attrs(value: object, field: str) -> dict[str, AttrValue | None]:
     if not isinstance(value, dict):
         raise IdentifyError(
             "invalid_field",
-            f"{field} must be an object of key-value pairs such as {{\"plan\": \"pro\"}}, "
+            f'{field} must be an object of key-value pairs such as {{"plan": "pro"}}, '
             f"not {describe(value)}. Omit it to leave the stored attrs unchanged.",
             field,
         )

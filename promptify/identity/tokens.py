@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from joserfc import jws
@@ -355,7 +355,7 @@ def _context(
     max_lifetime: int,
 ) -> _Context:
     if now.tzinfo is None:  # pure code takes naive datetimes as UTC
-        now = now.replace(tzinfo=timezone.utc)
+        now = now.replace(tzinfo=UTC)
     return _Context(token, list(keys), app_id, now.timestamp(), leeway, max_lifetime)
 
 
@@ -383,7 +383,7 @@ def verify_jwt(
         claims=ctx.claims,
         key_thumbprint=ctx.key.thumbprint,
         jti=jti if isinstance(jti, str) else None,
-        expires_at=datetime.fromtimestamp(ctx.claims["exp"], tz=timezone.utc),
+        expires_at=datetime.fromtimestamp(ctx.claims["exp"], tz=UTC),
     )
 
 

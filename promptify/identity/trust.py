@@ -36,7 +36,9 @@ def is_live(facts: SessionFacts, *, now: datetime, grace: timedelta) -> bool:
             return False
         return facts.key_retired_at is None or now < facts.key_retired_at + grace
     if facts.contact_verified:
-        return False  # someone identified unsigned as this id before the user's first signed sign-in
+        return (
+            False  # someone identified unsigned as this id before the user's first signed sign-in
+        )
     return facts.contact_anonymous or not facts.require_jwt
 
 

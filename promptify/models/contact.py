@@ -18,7 +18,9 @@ class Contact(Base):
     __table_args__ = (
         UniqueConstraint("workspace_id", "external_id"),
         Index(None, "workspace_id", "last_seen_at"),
-        Index("ix_contact_workspace_id_email_folded", "workspace_id", "email_folded"),  # email claims
+        Index(
+            "ix_contact_workspace_id_email_folded", "workspace_id", "email_folded"
+        ),  # email claims
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -34,9 +34,13 @@ def fold_email(email: str | None) -> str | None:
     return email.lower() if email is not None else None
 
 
-def find_by_external_id(workspace_id: int, external_id: str, *, lock: bool = False) -> Contact | None:
+def find_by_external_id(
+    workspace_id: int, external_id: str, *, lock: bool = False
+) -> Contact | None:
     """`lock` re-reads the row and locks it (PostgreSQL `FOR UPDATE`) for a read-merge-write."""
-    query = select(Contact).where(Contact.workspace_id == workspace_id, Contact.external_id == external_id)
+    query = select(Contact).where(
+        Contact.workspace_id == workspace_id, Contact.external_id == external_id
+    )
     if lock:
         query = query.with_for_update().execution_options(populate_existing=True)
     return db.session.scalar(query)
@@ -45,7 +49,13 @@ def find_by_external_id(workspace_id: int, external_id: str, *, lock: bool = Fal
 def profile_of(contact: Contact | None) -> Profile:
     if contact is None:
         return Profile()
-    return Profile(contact.email, contact.name, contact.avatar_url, dict(contact.attrs or {}), contact.email_verified)
+    return Profile(
+        contact.email,
+        contact.name,
+        contact.avatar_url,
+        dict(contact.attrs or {}),
+        contact.email_verified,
+    )
 
 
 def save_profile(contact: Contact, profile: Profile) -> None:
@@ -102,7 +112,9 @@ def organizations_applied(
             continue  # an unsigned call's name and attrs are ignored for a verified organization
         if signed and not stored.verified:
             return False
-        if stored.name != given.name or merge_attrs(stored.attrs or {}, given.attrs) != (stored.attrs or {}):
+        if stored.name != given.name or merge_attrs(stored.attrs or {}, given.attrs) != (
+            stored.attrs or {}
+        ):
             return False
     return True
 
@@ -113,22 +125,30 @@ def _upsert_organizations(
     """Create or update each organization. Existing rows are re-read and locked in one order
     (external id), so concurrent identifies of members of one organization keep every merge."""
     ids = [o.external_id for o in organizations]
-    existing = {
-        o.external_id: o
-        for o in db.session.scalars(
-            select(Organization)
-            .where(Organization.workspace_id == workspace_id, Organization.external_id.in_(ids))
-            .order_by(Organization.external_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-    } if ids else {}
+    existing = (
+        {
+            o.external_id: o
+            for o in db.session.scalars(
+                select(Organization)
+                .where(Organization.workspace_id == workspace_id, Organization.external_id.in_(ids))
+                .order_by(Organization.external_id)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            )
+        }
+        if ids
+        else {}
+    )
     for given in organizations:
         organization = existing.get(given.external_id)
         if organization is None:
             organization = Organization(
-                workspace_id=workspace_id, external_id=given.external_id, name=given.name, attrs={},
-                verified=False, created_at=now,
+                workspace_id=workspace_id,
+                external_id=given.external_id,
+                name=given.name,
+                attrs={},
+                verified=False,
+                created_at=now,
             )
             db.session.add(organization)
             existing[given.external_id] = organization
@@ -157,7 +177,9 @@ def organizations_of(contact_id: int) -> list[Organization]:
     )
 
 
-def contact_json(contact: Contact, organizations: Sequence[Organization] | None = None) -> dict[str, Any]:
+def contact_json(
+    contact: Contact, organizations: Sequence[Organization] | None = None
+) -> dict[str, Any]:
     """The identify response's `contact`; `id` is always a string or null. Pass `organizations`
     when they are already loaded."""
     if organizations is None:

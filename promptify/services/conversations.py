@@ -36,7 +36,9 @@ STATUSES = ("open", "closed")
 # --- session and input checks ------------------------------------------------------------
 
 
-def _live_session(workspace: Workspace, token: str | None, *, now: datetime, lock: bool) -> FoundSession:
+def _live_session(
+    workspace: Workspace, token: str | None, *, now: datetime, lock: bool
+) -> FoundSession:
     """The live session for `token`, or `401 session_required` (none, unknown, idle too long, of
     another workspace, or deleted by a merge) / `401 session_expired` (lapsed or ended)."""
     found = find_session(workspace, token, now=now, lock=lock)
@@ -56,7 +58,9 @@ def _live_session(workspace: Workspace, token: str | None, *, now: datetime, loc
     return found
 
 
-def session_contact(workspace: Workspace, token: str | None, *, now: datetime) -> tuple[WidgetSession, Contact]:
+def session_contact(
+    workspace: Workspace, token: str | None, *, now: datetime
+) -> tuple[WidgetSession, Contact]:
     """For reads: the live session and its contact. A visitor chatting for a month keeps their
     session: its last use is recorded at most once a minute."""
     found = _live_session(workspace, token, now=now, lock=False)
@@ -70,8 +74,13 @@ def _note_use(session_id: int, contact_id: int, now: datetime) -> None:
     """A short write of its own, on its own connection: committing the request's session would
     expire the rows this request goes on reading, and a merge may delete them meanwhile (then
     these updates match nothing, and the request's next write answers `session_required`)."""
-    with db.engine.connect().execution_options(**{WRITE_TRANSACTION: True}) as connection, connection.begin():
-        connection.execute(update(WidgetSession).where(WidgetSession.id == session_id).values(last_used_at=now))
+    with (
+        db.engine.connect().execution_options(**{WRITE_TRANSACTION: True}) as connection,
+        connection.begin(),
+    ):
+        connection.execute(
+            update(WidgetSession).where(WidgetSession.id == session_id).values(last_used_at=now)
+        )
         connection.execute(update(Contact).where(Contact.id == contact_id).values(last_seen_at=now))
 
 
@@ -86,15 +95,21 @@ def body_from(document: dict[str, Any]) -> str:
 def check_body(body: object) -> str:
     """Plain text of 1–10,000 characters; NUL is refused (PostgreSQL cannot store it)."""
     if not isinstance(body, str):
-        raise IdentifyError("invalid_field", "body must be a string of 1 to 10,000 characters.", "body")
+        raise IdentifyError(
+            "invalid_field", "body must be a string of 1 to 10,000 characters.", "body"
+        )
     if not body.strip():
         raise IdentifyError("invalid_field", "body is empty; write a message first.", "body")
     if len(body) > MAX_BODY:
         raise IdentifyError(
-            "invalid_field", f"body is {len(body)} characters long; the limit is {MAX_BODY:,}.", "body"
+            "invalid_field",
+            f"body is {len(body)} characters long; the limit is {MAX_BODY:,}.",
+            "body",
         )
     if "\x00" in body:
-        raise IdentifyError("invalid_field", "body contains a NUL character; send plain text.", "body")
+        raise IdentifyError(
+            "invalid_field", "body contains a NUL character; send plain text.", "body"
+        )
     return body
 
 
@@ -103,7 +118,9 @@ def after_id_from(raw: str | None) -> int | None:
     if raw is None:
         return None
     if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
-        raise IdentifyError("invalid_field", "after must be the id of the last message you have.", "after")
+        raise IdentifyError(
+            "invalid_field", "after must be the id of the last message you have.", "after"
+        )
     return int(raw)
 
 
@@ -145,7 +162,9 @@ def list_for_contact(contact: Contact) -> list[Conversation]:
 def get_for_contact(contact: Contact, conversation_id: int) -> Conversation:
     """The conversation if it belongs to `contact`; `404 not_found` otherwise, so another
     contact's conversation ids are indistinguishable from ids that do not exist."""
-    conversation = db.session.get(Conversation, conversation_id) if 0 < conversation_id <= MAX_ID else None
+    conversation = (
+        db.session.get(Conversation, conversation_id) if 0 < conversation_id <= MAX_ID else None
+    )
     if conversation is None or conversation.contact_id != contact.id:
         raise IdentifyError("not_found", "No such conversation for this visitor.")
     return conversation
@@ -163,7 +182,12 @@ def messages_after(conversation: Conversation, after_id: int | None = None) -> l
 
 
 def start(
-    workspace: Workspace, token: str | None, body: str, *, now: datetime, page_url: str | None = None
+    workspace: Workspace,
+    token: str | None,
+    body: str,
+    *,
+    now: datetime,
+    page_url: str | None = None,
 ) -> tuple[Conversation, Message]:
     """A new open conversation with its first message, from the session's contact. The session
     is re-read and its contact locked inside the write, so this either lands before a merge of
@@ -174,8 +198,12 @@ def start(
     def work() -> tuple[Conversation, Message]:
         found = _live_session(workspace, token, now=now, lock=True)
         conversation = Conversation(
-            workspace_id=workspace.id, contact_id=found.contact.id, status="open", preview="",
-            created_at=now, last_message_at=now,
+            workspace_id=workspace.id,
+            contact_id=found.contact.id,
+            status="open",
+            preview="",
+            created_at=now,
+            last_message_at=now,
         )
         db.session.add(conversation)
         db.session.flush()
@@ -210,7 +238,9 @@ def post_contact_message(
     return transaction.write_with_retry(work)
 
 
-def agent_reply(conversation: Conversation, operator: Operator, body: str, *, now: datetime) -> Message:
+def agent_reply(
+    conversation: Conversation, operator: Operator, body: str, *, now: datetime
+) -> Message:
     """An operator's reply (never "verified": that flag is about the visitor's session)."""
     check_body(body)
     with transaction.write():
@@ -235,7 +265,9 @@ def assign(conversation: Conversation, operator: Operator | None) -> None:
             conversation.assignee_id = wanted
 
 
-def _add_contact_message(conversation: Conversation, session: WidgetSession, body: str, *, now: datetime) -> Message:
+def _add_contact_message(
+    conversation: Conversation, session: WidgetSession, body: str, *, now: datetime
+) -> Message:
     """The message records whether its session was verified, and by which key (provenance)."""
     verified_key = session.verified_key if session.verified_until is not None else None
     return _add_message(conversation, "contact", body, now=now, verified_key=verified_key)
@@ -251,8 +283,13 @@ def _add_message(
     verified_key: str | None = None,
 ) -> Message:
     message = Message(
-        conversation_id=conversation.id, author=author, operator_id=operator_id, body=body,
-        verified=verified_key is not None, verified_key=verified_key, created_at=now,
+        conversation_id=conversation.id,
+        author=author,
+        operator_id=operator_id,
+        body=body,
+        verified=verified_key is not None,
+        verified_key=verified_key,
+        created_at=now,
     )
     db.session.add(message)
     conversation.preview = body[:PREVIEW_LENGTH]
@@ -296,10 +333,14 @@ def messages_json(conversation: Conversation, messages: Sequence[Message]) -> li
     contact = db.session.get(Contact, conversation.contact_id)
     contact_name = contact.name if contact is not None else None
     operator_ids = {m.operator_id for m in messages if m.operator_id is not None}
-    names = {
-        o.id: (o.name or None)
-        for o in db.session.scalars(select(Operator).where(Operator.id.in_(operator_ids)))
-    } if operator_ids else {}
+    names = (
+        {
+            o.id: (o.name or None)
+            for o in db.session.scalars(select(Operator).where(Operator.id.in_(operator_ids)))
+        }
+        if operator_ids
+        else {}
+    )
     return [
         message_json(
             m,

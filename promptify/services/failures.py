@@ -50,7 +50,9 @@ def _json_value(value: Any, depth: int) -> Any:
     if depth <= 0:
         return "…"
     if isinstance(value, dict):
-        return {_text(k, 100): _json_value(v, depth - 1) for k, v in list(value.items())[:MAX_MEMBERS]}
+        return {
+            _text(k, 100): _json_value(v, depth - 1) for k, v in list(value.items())[:MAX_MEMBERS]
+        }
     if isinstance(value, (list, tuple)):
         return [_json_value(v, depth - 1) for v in list(value)[:MAX_MEMBERS]]
     return _text(value, MAX_STRING)
@@ -84,7 +86,9 @@ def record(
                 )
             )
     except SQLAlchemyError:
-        log.warning("could not record identify failure %s for workspace %s", error.code, workspace_id)
+        log.warning(
+            "could not record identify failure %s for workspace %s", error.code, workspace_id
+        )
 
 
 def _contact_of(workspace_id: int, session_token: str | None) -> int | None:
@@ -92,7 +96,8 @@ def _contact_of(workspace_id: int, session_token: str | None) -> int | None:
         return None
     return db.session.scalar(
         select(WidgetSession.contact_id).where(
-            WidgetSession.token_hash == token_hash(session_token), WidgetSession.workspace_id == workspace_id
+            WidgetSession.token_hash == token_hash(session_token),
+            WidgetSession.workspace_id == workspace_id,
         )
     )
 

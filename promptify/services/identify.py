@@ -102,7 +102,9 @@ def identify(
     raise IdentifyError("unavailable", "Too much contention on this user; retry the call.")
 
 
-def _verify_token(workspace: Workspace, body: dict[str, Any], now: datetime) -> tuple[VerifiedToken, StoredKey]:
+def _verify_token(
+    workspace: Workspace, body: dict[str, Any], now: datetime
+) -> tuple[VerifiedToken, StoredKey]:
     if set(body) != {"jwt"}:
         extra = sorted(set(body) - {"jwt"})[0]
         raise IdentifyError(
@@ -134,7 +136,9 @@ def _identify_once(workspace: Workspace, request: _Request) -> IdentifyResult:
     result = _identify(workspace, request, found, locked=False)
     if result is None:  # something to write: lock in order, re-read, decide again
         if request.payload.external_id is not None:
-            contacts_service.find_by_external_id(workspace.id, request.payload.external_id, lock=True)
+            contacts_service.find_by_external_id(
+                workspace.id, request.payload.external_id, lock=True
+            )
         found = find_session(workspace, request.session_token, now=request.now, lock=True)
         result = _identify(workspace, request, found, locked=True)
     assert result is not None
@@ -184,7 +188,9 @@ def _identify_user(
     if previous is not None and previous.external_id == payload.external_id:
         contact = previous  # the session's own user: no second lookup
     else:
-        contact = contacts_service.find_by_external_id(workspace.id, payload.external_id, lock=locked)
+        contact = contacts_service.find_by_external_id(
+            workspace.id, payload.external_id, lock=locked
+        )
     if contact is not None and contact.verified and not signed:
         raise IdentifyError(
             "verified_contact_requires_jwt",
@@ -215,7 +221,12 @@ def _identify_user(
     if not organizations_settled:
         assert payload.organizations is not None
         organizations = contacts_service.sync_organizations(
-            workspace.id, contact, payload.organizations, current=current, signed=signed, now=request.now
+            workspace.id,
+            contact,
+            payload.organizations,
+            current=current,
+            signed=signed,
+            now=request.now,
         )
     token = request.session_token
     if same_session:
@@ -233,26 +244,40 @@ def _identify_user(
     verification = _verification(request)
     if signed and not contact.verified:
         contact.verified = True
-        end_unverified_sessions_of(contact.id, keep=session.id if session is not None else None, now=request.now)
+        end_unverified_sessions_of(
+            contact.id, keep=session.id if session is not None else None, now=request.now
+        )
     if session is None:
-        token, session = issue_session(workspace.id, contact.id, verification=verification, now=request.now)
+        token, session = issue_session(
+            workspace.id, contact.id, verification=verification, now=request.now
+        )
     elif verification is not None and trust.needs_renewal(
-        stored_key=session.verified_key, stored_at=session.verified_at, stored_until=session.verified_until,
+        stored_key=session.verified_key,
+        stored_at=session.verified_at,
+        stored_until=session.verified_until,
         key=verification.key_thumbprint,
-        now=request.now, throttle=seconds("LAST_SEEN_THROTTLE_SECONDS"),
+        now=request.now,
+        throttle=seconds("LAST_SEEN_THROTTLE_SECONDS"),
     ):
         record_verification(session, verification)
     _touch(contact, session, request, created=created)
     assert token is not None
-    verified_until = iso(session.verified_until) if signed and session.verified_until is not None else None
-    return IdentifyResult(token, contacts_service.contact_json(contact, organizations), verified_until)
+    verified_until = (
+        iso(session.verified_until) if signed and session.verified_until is not None else None
+    )
+    return IdentifyResult(
+        token, contacts_service.contact_json(contact, organizations), verified_until
+    )
 
 
 def _verification(request: _Request) -> Verification | None:
     if request.token is None or request.key is None:
         return None
     until = trust.verified_until(
-        request.now, seconds("VERIFIED_SESSION_SECONDS"), request.key.retired_at, seconds("KEY_GRACE_SECONDS")
+        request.now,
+        seconds("VERIFIED_SESSION_SECONDS"),
+        request.key.retired_at,
+        seconds("KEY_GRACE_SECONDS"),
     )
     return Verification(request.token.key_thumbprint, request.now, until)
 
@@ -262,7 +287,9 @@ def _absorb_anonymous(contact: Contact, anonymous: Contact) -> None:
     Its row is locked (`find_session(lock=True)`), so a message posted on its session either
     committed before (and moves here) or finds the session gone (`session_required`)."""
     db.session.execute(
-        update(Conversation).where(Conversation.contact_id == anonymous.id).values(contact_id=contact.id)
+        update(Conversation)
+        .where(Conversation.contact_id == anonymous.id)
+        .values(contact_id=contact.id)
     )
     if anonymous.first_seen_at < contact.first_seen_at:
         contact.first_seen_at = anonymous.first_seen_at
@@ -283,7 +310,8 @@ def _note_key_use(workspace: Workspace, request: _Request) -> None:
         .where(
             SigningKey.workspace_id == workspace.id,
             SigningKey.thumbprint == request.key.thumbprint,
-            (SigningKey.last_verified_at.is_(None)) | (SigningKey.last_verified_at <= request.now - throttle),
+            (SigningKey.last_verified_at.is_(None))
+            | (SigningKey.last_verified_at <= request.now - throttle),
         )
         .values(last_verified_at=request.now)
         .execution_options(synchronize_session=False)
@@ -300,7 +328,9 @@ def _consume_jti(workspace: Workspace, token: VerifiedToken, now: datetime) -> N
         )
     )
     leeway = seconds("JWT_LEEWAY_SECONDS")
-    db.session.add(UsedJti(workspace_id=workspace.id, jti=token.jti, expires_at=token.expires_at + leeway))
+    db.session.add(
+        UsedJti(workspace_id=workspace.id, jti=token.jti, expires_at=token.expires_at + leeway)
+    )
     try:
         with db.session.begin_nested():
             db.session.flush()
@@ -313,7 +343,9 @@ def _consume_jti(workspace: Workspace, token: VerifiedToken, now: datetime) -> N
         ) from None
 
 
-def _touch(contact: Contact, session: WidgetSession | None, request: _Request, *, created: bool) -> None:
+def _touch(
+    contact: Contact, session: WidgetSession | None, request: _Request, *, created: bool
+) -> None:
     """Throttled bookkeeping, so an unchanged identify on every page load rewrites nothing."""
     throttle = seconds("LAST_SEEN_THROTTLE_SECONDS")
     if not created and request.now - contact.last_seen_at < throttle:

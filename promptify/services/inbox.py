@@ -10,7 +10,15 @@ from datetime import datetime
 from sqlalchemy import Select, and_, exists, func, or_, select
 
 from promptify.extensions import db
-from promptify.models import Contact, Conversation, IdentifyFailure, Membership, Message, Operator, Organization
+from promptify.models import (
+    Contact,
+    Conversation,
+    IdentifyFailure,
+    Membership,
+    Message,
+    Operator,
+    Organization,
+)
 from promptify.services import failures
 
 PAGE_SIZE = 25
@@ -83,17 +91,24 @@ def list_conversations(
         query = query.where(_contact_matches(workspace_id, q))
     if before is not None:
         query = query.where(
-            Conversation.last_message_at <= before.at,  # index bound: PostgreSQL won't derive it from the OR
+            Conversation.last_message_at
+            <= before.at,  # index bound: PostgreSQL won't derive it from the OR
             or_(
                 Conversation.last_message_at < before.at,
                 and_(Conversation.last_message_at == before.at, Conversation.id < before.id),
-            )
+            ),
         )
-    query = query.order_by(Conversation.last_message_at.desc(), Conversation.id.desc()).limit(PAGE_SIZE + 1)
+    query = query.order_by(Conversation.last_message_at.desc(), Conversation.id.desc()).limit(
+        PAGE_SIZE + 1
+    )
     rows = [ConversationRow(c, p) for c, p in db.session.execute(query)]
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
-    cursor = Cursor(rows[-1].conversation.last_message_at, rows[-1].conversation.id) if more and rows else None
+    cursor = (
+        Cursor(rows[-1].conversation.last_message_at, rows[-1].conversation.id)
+        if more and rows
+        else None
+    )
     return rows, cursor
 
 
@@ -108,7 +123,11 @@ class ThreadView:
 
 def get_conversation(workspace_id: int, conversation_id: int) -> Conversation | None:
     conversation = db.session.get(Conversation, conversation_id)
-    return conversation if conversation is not None and conversation.workspace_id == workspace_id else None
+    return (
+        conversation
+        if conversation is not None and conversation.workspace_id == workspace_id
+        else None
+    )
 
 
 def thread(conversation: Conversation, *, after_id: int | None = None) -> ThreadView:
@@ -121,11 +140,15 @@ def thread(conversation: Conversation, *, after_id: int | None = None) -> Thread
     operator_ids = {m.operator_id for m in messages if m.operator_id} | (
         {conversation.assignee_id} if conversation.assignee_id else set()
     )
-    operators = {
-        o.id: o for o in db.session.scalars(select(Operator).where(Operator.id.in_(operator_ids)))
-    } if operator_ids else {}
+    operators = (
+        {o.id: o for o in db.session.scalars(select(Operator).where(Operator.id.in_(operator_ids)))}
+        if operator_ids
+        else {}
+    )
     authors = {i: (o.name or o.email) for i, o in operators.items()}
-    return ThreadView(conversation, contact, messages, authors, operators.get(conversation.assignee_id or -1))
+    return ThreadView(
+        conversation, contact, messages, authors, operators.get(conversation.assignee_id or -1)
+    )
 
 
 @dataclass(frozen=True)
@@ -150,9 +173,15 @@ def contact_panel(contact: Contact, *, exclude_conversation_id: int | None = Non
     others = select(Conversation).where(Conversation.contact_id == contact.id)
     if exclude_conversation_id is not None:
         others = others.where(Conversation.id != exclude_conversation_id)
-    other_conversations = list(db.session.scalars(others.order_by(Conversation.last_message_at.desc()).limit(10)))
+    other_conversations = list(
+        db.session.scalars(others.order_by(Conversation.last_message_at.desc()).limit(10))
+    )
     return ContactPanel(
-        contact, organizations, other_conversations, email_claim_of(contact), failures.latest_for_contact(contact.id)
+        contact,
+        organizations,
+        other_conversations,
+        email_claim_of(contact),
+        failures.latest_for_contact(contact.id),
     )
 
 
@@ -182,7 +211,11 @@ def email_claims(contacts: Sequence[Contact]) -> dict[int, str]:
         owners.setdefault((workspace_id, folded), []).append((owner_id, external_id))
     claims = {}
     for contact in unproven:
-        others = [e for i, e in owners.get((contact.workspace_id, contact.email_folded or ""), []) if i != contact.id]
+        others = [
+            e
+            for i, e in owners.get((contact.workspace_id, contact.email_folded or ""), [])
+            if i != contact.id
+        ]
         if others:
             claims[contact.id] = others[0]
     return claims
@@ -200,9 +233,16 @@ def list_contacts(
     if before is not None:
         query = query.where(
             Contact.last_seen_at <= before.at,  # index bound, as for conversations
-            or_(Contact.last_seen_at < before.at, and_(Contact.last_seen_at == before.at, Contact.id < before.id)),
+            or_(
+                Contact.last_seen_at < before.at,
+                and_(Contact.last_seen_at == before.at, Contact.id < before.id),
+            ),
         )
-    rows = list(db.session.scalars(query.order_by(Contact.last_seen_at.desc(), Contact.id.desc()).limit(PAGE_SIZE + 1)))
+    rows = list(
+        db.session.scalars(
+            query.order_by(Contact.last_seen_at.desc(), Contact.id.desc()).limit(PAGE_SIZE + 1)
+        )
+    )
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
     return rows, (Cursor(rows[-1].last_seen_at, rows[-1].id) if more and rows else None)
@@ -218,12 +258,24 @@ def list_organizations(
     query = select(Organization, members).where(Organization.workspace_id == workspace_id)
     if q.strip():
         pattern = _like(q.strip()[:200])
-        query = query.where(or_(Organization.name.ilike(pattern, escape="\\"), Organization.external_id == q.strip()))
+        query = query.where(
+            or_(
+                Organization.name.ilike(pattern, escape="\\"), Organization.external_id == q.strip()
+            )
+        )
     if after_name is not None and after_id is not None:
         query = query.where(
-            or_(Organization.name > after_name, and_(Organization.name == after_name, Organization.id > after_id))
+            or_(
+                Organization.name > after_name,
+                and_(Organization.name == after_name, Organization.id > after_id),
+            )
         )
-    rows = [(o, n) for o, n in db.session.execute(query.order_by(Organization.name, Organization.id).limit(PAGE_SIZE + 1))]
+    rows = [
+        (o, n)
+        for o, n in db.session.execute(
+            query.order_by(Organization.name, Organization.id).limit(PAGE_SIZE + 1)
+        )
+    ]
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
     return rows, ((rows[-1][0].name, rows[-1][0].id) if more and rows else None)

@@ -46,7 +46,9 @@ def stored(key: SigningKey) -> StoredKey:
 def _keys_of(workspace: Workspace) -> list[SigningKey]:
     return list(
         db.session.scalars(
-            select(SigningKey).where(SigningKey.workspace_id == workspace.id).order_by(SigningKey.created_at.desc(), SigningKey.id.desc())
+            select(SigningKey)
+            .where(SigningKey.workspace_id == workspace.id)
+            .order_by(SigningKey.created_at.desc(), SigningKey.id.desc())
         )
     )
 
@@ -66,7 +68,9 @@ def add_key(workspace: Workspace, pem_text: str, *, now: datetime) -> SigningKey
         return _make_current(workspace, info, now=now)
 
 
-def _make_current(workspace: Workspace, info: key_rules.PublicKeyInfo, *, now: datetime) -> SigningKey:
+def _make_current(
+    workspace: Workspace, info: key_rules.PublicKeyInfo, *, now: datetime
+) -> SigningKey:
     keys = _keys_of(workspace)
     same = next((k for k in keys if k.thumbprint == info.thumbprint), None)
     if same is not None and same.retired_at is None and same.revoked_at is None:

@@ -31,7 +31,9 @@ def authenticate(email: str, password: str) -> Operator | None:
 
 
 def list_operators() -> list[Operator]:
-    return list(db.session.scalars(select(Operator).order_by(Operator.active.desc(), Operator.email)))
+    return list(
+        db.session.scalars(select(Operator).order_by(Operator.active.desc(), Operator.email))
+    )
 
 
 def create_operator(email: str, name: str, role: str, password: str, *, now: datetime) -> Operator:
@@ -39,11 +41,18 @@ def create_operator(email: str, name: str, role: str, password: str, *, now: dat
     password_hash = generate_password_hash(password)  # slow: before the write lock is taken
     try:
         with transaction.write():
-            if db.session.scalar(select(Operator.id).where(Operator.email == normalised)) is not None:
+            if (
+                db.session.scalar(select(Operator.id).where(Operator.email == normalised))
+                is not None
+            ):
                 raise OperatorRuleBroken("An operator with this email already exists.")
             operator = Operator(
-                email=normalised, name=name.strip() or normalised.split("@")[0], role=role,
-                password_hash=password_hash, active=True, created_at=now,
+                email=normalised,
+                name=name.strip() or normalised.split("@")[0],
+                role=role,
+                password_hash=password_hash,
+                active=True,
+                created_at=now,
             )
             db.session.add(operator)
     except IntegrityError:  # the same email created concurrently
@@ -67,11 +76,14 @@ def set_up_operator(email: str, role: str, password: str, *, now: datetime) -> O
 
 
 def _other_active_admins(operator: Operator) -> int:
-    return db.session.scalar(
-        select(func.count()).select_from(Operator).where(
-            Operator.role == "admin", Operator.active.is_(True), Operator.id != operator.id
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Operator)
+            .where(Operator.role == "admin", Operator.active.is_(True), Operator.id != operator.id)
         )
-    ) or 0
+        or 0
+    )
 
 
 def set_role(operator: Operator, role: str) -> None:

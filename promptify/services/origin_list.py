@@ -14,7 +14,6 @@ MAX_ORIGINS = 100
 MAX_ORIGIN_LENGTH = 255  # allowed_origin.origin is VARCHAR(255)
 
 
-
 class OriginListRejected(ValueError):
     """One admin-facing message per bad line, each starting with "Line N:"."""
 
@@ -30,7 +29,9 @@ def _one(number: int, line: str) -> str:
     except workspaces.InvalidOrigin as error:
         raise OriginListRejected([f"Line {number}: {error}"]) from None
     if len(origin) > MAX_ORIGIN_LENGTH:
-        raise OriginListRejected([f"Line {number}: {value[:100]!r} is longer than {MAX_ORIGIN_LENGTH} characters"])
+        raise OriginListRejected(
+            [f"Line {number}: {value[:100]!r} is longer than {MAX_ORIGIN_LENGTH} characters"]
+        )
     return origin
 
 

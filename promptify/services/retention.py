@@ -53,5 +53,7 @@ def purge(
     jti = _delete_in_batches(UsedJti, (UsedJti.expires_at < now,))
     sessions = _delete_in_batches(WidgetSession, (WidgetSession.last_used_at < now - session_idle,))
     anonymous = _delete_in_batches(Contact, _stale_anonymous(now - anonymous_after))
-    failures = _delete_in_batches(IdentifyFailure, (IdentifyFailure.created_at < now - failures_after,))
+    failures = _delete_in_batches(
+        IdentifyFailure, (IdentifyFailure.created_at < now - failures_after,)
+    )
     return PurgeReport(jti, sessions, anonymous, failures)

@@ -84,7 +84,9 @@ def find_session(
         contact_verified=contact.verified,
         require_jwt=workspace.require_jwt,
     )
-    return FoundSession(session, contact, trust.is_live(facts, now=now, grace=seconds("KEY_GRACE_SECONDS")))
+    return FoundSession(
+        session, contact, trust.is_live(facts, now=now, grace=seconds("KEY_GRACE_SECONDS"))
+    )
 
 
 def issue_session(
@@ -92,8 +94,13 @@ def issue_session(
 ) -> tuple[str, WidgetSession]:
     """Create a session for the contact; returns its token (shown once, never stored) and row."""
     token = secrets.token_urlsafe(32)
-    session = WidgetSession(token_hash=token_hash(token), workspace_id=workspace_id, contact_id=contact_id,
-                            created_at=now, last_used_at=now)
+    session = WidgetSession(
+        token_hash=token_hash(token),
+        workspace_id=workspace_id,
+        contact_id=contact_id,
+        created_at=now,
+        last_used_at=now,
+    )
     if verification is not None:
         record_verification(session, verification)
     db.session.add(session)
@@ -142,7 +149,9 @@ def end_unverified_sessions_of(contact_id: int, *, keep: int | None, now: dateti
 def end_unverified_identified_sessions(workspace_id: int, *, now: datetime) -> int:
     """Signed identification now required: unverified sessions of identified contacts end;
     anonymous visitors go on."""
-    identified = select(Contact.id).where(Contact.workspace_id == workspace_id, Contact.external_id.is_not(None))
+    identified = select(Contact.id).where(
+        Contact.workspace_id == workspace_id, Contact.external_id.is_not(None)
+    )
     return _end(
         WidgetSession.workspace_id == workspace_id,
         WidgetSession.verified_until.is_(None),

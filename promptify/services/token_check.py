@@ -31,7 +31,11 @@ def check_token(workspace: Workspace, token: str, *, now: datetime) -> list[Chec
     steps = inspect_jwt(token, keys, **options)
     if any(step.passed is not True for step in steps):
         skipped = "Not checked: an earlier check failed."
-        return [*steps, CheckStep("jti status", None, skipped), CheckStep("payload fields", None, skipped)]
+        return [
+            *steps,
+            CheckStep("jti status", None, skipped),
+            CheckStep("payload fields", None, skipped),
+        ]
     verified = verify_jwt(token, keys, **options)
     return [*steps, _jti_step(workspace, verified.jti, now), _payload_step(verified.claims)]
 
@@ -45,8 +49,15 @@ def _jti_step(workspace: Workspace, jti: str | None, now: datetime) -> CheckStep
         )
     )
     if used is not None:
-        return CheckStep("jti status", False, f"The jti {jti[:80]!r} was already used; the token would be refused as a replay.", "jwt_replayed")
-    return CheckStep("jti status", True, f"The jti {jti[:80]!r} is unused (testing does not consume it).")
+        return CheckStep(
+            "jti status",
+            False,
+            f"The jti {jti[:80]!r} was already used; the token would be refused as a replay.",
+            "jwt_replayed",
+        )
+    return CheckStep(
+        "jti status", True, f"The jti {jti[:80]!r} is unused (testing does not consume it)."
+    )
 
 
 def _payload_step(claims: dict) -> CheckStep:

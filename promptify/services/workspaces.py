@@ -35,7 +35,13 @@ def normalise_origin(text: str) -> str:
     example = "like https://app.example.com"
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidOrigin(f"{value[:100]!r} is not an origin {example}")
-    if parts.username or parts.password or parts.path not in ("", "/") or parts.query or parts.fragment:
+    if (
+        parts.username
+        or parts.password
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+    ):
         raise InvalidOrigin(f"{value[:100]!r} must be only scheme, host and port, {example}")
     try:
         port = parts.port
@@ -61,7 +67,9 @@ def create_workspace(name: str, origins: list[str], *, now: datetime) -> Workspa
 
 def find_workspace(app_id: str) -> Workspace | None:
     """With its allowed origins in the same round trip: every browser call checks them."""
-    query = select(Workspace).options(joinedload(Workspace.origins)).where(Workspace.app_id == app_id)
+    query = (
+        select(Workspace).options(joinedload(Workspace.origins)).where(Workspace.app_id == app_id)
+    )
     return db.session.execute(query).unique().scalar_one_or_none()
 
 

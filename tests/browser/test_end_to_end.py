@@ -27,7 +27,9 @@ def host_url(app, live_url, tmp_path: Path):
         yield server.url.replace("127.0.0.1", "localhost")  # another origin than the console's
 
 
-def test_visitor_agent_and_user_switch_across_origins(app, browser, page, live_url, host_url, login, clock):
+def test_visitor_agent_and_user_switch_across_origins(
+    app, browser, page, live_url, host_url, login, clock
+):
     app.config["CLOCK"] = None  # the host signs tokens with the real time
     page.goto(host_url)
     page.get_by_role("button", name="Open support chat").click()
@@ -51,10 +53,21 @@ def test_visitor_agent_and_user_switch_across_origins(app, browser, page, live_u
     sign_in(agent, live_url, email, "a long password")
     agent.get_by_role("link", name="Jane Doe").click()
     panel = agent.locator("#details-panel")
-    for text in ["Verified", "jane@example.com", "user-123", "plan", "pro", "Acme Corp", "industry", "SaaS"]:
+    for text in [
+        "Verified",
+        "jane@example.com",
+        "user-123",
+        "plan",
+        "pro",
+        "Acme Corp",
+        "industry",
+        "SaaS",
+    ]:
         expect(panel).to_contain_text(text)
     messages = agent.locator("#messages")
-    expect(messages.locator("li", has_text="looking at pricing")).to_contain_text("not verified")  # sent anonymously
+    expect(messages.locator("li", has_text="looking at pricing")).to_contain_text(
+        "not verified"
+    )  # sent anonymously
     expect(messages.locator("li", has_text="invoices by email")).to_contain_text("verified session")
     agent.locator("#reply-body").fill("Hi Jane! Pro is 29 € per seat.")
     agent.get_by_role("button", name="Send reply").click()

@@ -7,21 +7,44 @@ import time
 from playwright.sync_api import expect
 
 from tests.browser.conftest import screenshot, sign_in
-from tests.factories import add_key, identify, make_conversation, make_private_key, make_workspace, sign
+from tests.factories import (
+    add_key,
+    identify,
+    make_conversation,
+    make_private_key,
+    make_workspace,
+    sign,
+)
 
 
 def test_agent_opens_a_conversation_and_sees_the_verified_user(app, client, live_url, page, login):
     app_id = make_workspace(app)
     key = make_private_key("Ed25519")
     add_key(app, app_id, key)
-    claims = {"id": "user-123", "exp": int(time.time()) + 300, "name": "Jane Doe", "email": "jane@example.com",
-              "attrs": {"plan": "pro", "active": True, "seats": 12},
-              "organizations": [{"id": "org-456", "name": "Acme Corp", "attrs": {"industry": "SaaS"}}]}
+    claims = {
+        "id": "user-123",
+        "exp": int(time.time()) + 300,
+        "name": "Jane Doe",
+        "email": "jane@example.com",
+        "attrs": {"plan": "pro", "active": True, "seats": 12},
+        "organizations": [{"id": "org-456", "name": "Acme Corp", "attrs": {"industry": "SaaS"}}],
+    }
     assert identify(client, app_id, {"jwt": sign(key, claims)}).status_code == 200
-    cid = make_conversation(app, app_id, external_id="user-123", verified=True,
-                            messages=("Hi! I can't find the export button.", "It used to be under Reports."))
-    make_conversation(app, app_id, external_id="visitor-9", name="Unsigned Ursula", messages=("Pricing question",),
-                      at_offset_seconds=-120)
+    cid = make_conversation(
+        app,
+        app_id,
+        external_id="user-123",
+        verified=True,
+        messages=("Hi! I can't find the export button.", "It used to be under Reports."),
+    )
+    make_conversation(
+        app,
+        app_id,
+        external_id="visitor-9",
+        name="Unsigned Ursula",
+        messages=("Pricing question",),
+        at_offset_seconds=-120,
+    )
     email = login("agent", email="agent@example.com")
     sign_in(page, live_url, email, "a long password")
     expect(page.locator("#conversation-list")).to_contain_text("Jane Doe")

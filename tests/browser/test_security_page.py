@@ -8,10 +8,20 @@ from playwright.sync_api import expect
 from promptify import clock as app_clock
 from promptify.services import operators
 from tests.browser.conftest import screenshot, sign_in
-from tests.factories import identify, make_private_key, make_workspace, private_pem, public_pem, sign
+from tests.factories import (
+    identify,
+    make_private_key,
+    make_workspace,
+    private_pem,
+    public_pem,
+    sign,
+)
 
 EMAIL, PASSWORD = "admin@example.com", "a long password"
-EXPECTED = ("/favicon.ico", "/settings/messenger/security/keys")  # no favicon; the refused paste is a 422
+EXPECTED = (
+    "/favicon.ico",
+    "/settings/messenger/security/keys",
+)  # no favicon; the refused paste is a 422
 
 
 def test_admin_manages_keys_tests_a_token_and_requires_signatures(app, page, live_url, clock):
@@ -21,12 +31,21 @@ def test_admin_manages_keys_tests_a_token_and_requires_signatures(app, page, liv
     widget = app.test_client()
     identify(widget, app_id, {"id": "legacy-user"})  # one unsigned identification this week
     problems: list[str] = []
-    page.on("console", lambda m: problems.append(f"{m.text} {m.location['url']}") if m.type == "error" and not m.location["url"].endswith(EXPECTED) else None)
+    page.on(
+        "console",
+        lambda m: (
+            problems.append(f"{m.text} {m.location['url']}")
+            if m.type == "error" and not m.location["url"].endswith(EXPECTED)
+            else None
+        ),
+    )
     sign_in(page, live_url, EMAIL, PASSWORD)
     page.goto(f"{live_url}/settings/messenger/security")
     expect(page.get_by_role("heading", name="Messenger security")).to_be_visible()
     expect(page.locator("#key-list")).to_contain_text("No signing key yet")
-    expect(page.locator("#require-jwt")).to_contain_text("1 user identified without a signature in the last 7 days would be refused.")
+    expect(page.locator("#require-jwt")).to_contain_text(
+        "1 user identified without a signature in the last 7 days would be refused."
+    )
     screenshot(page, "security-empty")
 
     pem_box = page.get_by_label("Public key (SPKI PEM)")
@@ -61,10 +80,17 @@ def test_admin_manages_keys_tests_a_token_and_requires_signatures(app, page, liv
     screenshot(page, "security-rotated-countdown")
 
     retiring.get_by_text("Revoke now…").click()
-    expect(retiring.get_by_label("I understand tokens signed with this key stop working now")).to_be_visible()
+    expect(
+        retiring.get_by_label("I understand tokens signed with this key stop working now")
+    ).to_be_visible()
     screenshot(page, "security-revoke-confirmation", full_page=False)
     revokes: list[str] = []
-    page.on("request", lambda request: revokes.append(request.url) if request.url.endswith("/keys/revoke") else None)
+    page.on(
+        "request",
+        lambda request: (
+            revokes.append(request.url) if request.url.endswith("/keys/revoke") else None
+        ),
+    )
     retiring.get_by_label("I understand tokens signed with this key stop working now").check()
     page.once("dialog", lambda dialog: dialog.dismiss())  # "Cancel" in the confirmation prompt
     retiring.get_by_role("button", name="Revoke now").click()
@@ -107,7 +133,9 @@ def test_admin_manages_keys_tests_a_token_and_requires_signatures(app, page, liv
     expect(require.locator(".badge-off")).to_have_text("Off")
 
     forged = sign(make_private_key("P-256"), {"id": "mallory", "exp": now + 300}, alg="ES256")
-    assert identify(widget, app_id, {"jwt": forged}, Origin="https://shop.example").status_code == 401
+    assert (
+        identify(widget, app_id, {"jwt": forged}, Origin="https://shop.example").status_code == 401
+    )
     page.reload()
     failures = page.locator("#failures")
     expect(failures).to_contain_text("jwt_bad_signature")
@@ -118,6 +146,8 @@ def test_admin_manages_keys_tests_a_token_and_requires_signatures(app, page, liv
     page.reload()
     page.locator("#failures").get_by_text("Show").first.click()
     # phones: stacked rows, no sideways scrolling (polled: the layout settles after the reload)
-    page.wait_for_function("() => Array.from(document.querySelectorAll('.table-wrap')).every((w) => w.scrollWidth <= w.clientWidth + 1)")
+    page.wait_for_function(
+        "() => Array.from(document.querySelectorAll('.table-wrap')).every((w) => w.scrollWidth <= w.clientWidth + 1)"
+    )
     screenshot(page, "security-phone")
     assert problems == []  # no CSP violations, no script errors, no missing files

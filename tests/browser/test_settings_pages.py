@@ -24,11 +24,17 @@ def test_admin_installs_the_messenger_and_manages_the_team(app, live_url, page, 
     expect(origins).to_contain_text("Any origin may call the widget API.")
 
     # a bad line is named, in place (htmx swap, 422), and nothing is lost from the textarea
-    page.get_by_label("Allowed origins (one per line)").fill("HTTPS://App.Example.com/\nshop.example.com")
+    page.get_by_label("Allowed origins (one per line)").fill(
+        "HTTPS://App.Example.com/\nshop.example.com"
+    )
     page.get_by_role("button", name="Save origins").click()
     expect(origins.locator(".error")).to_contain_text("Line 2: 'shop.example.com' is not an origin")
-    expect(page.get_by_label("Allowed origins (one per line)")).to_have_value("HTTPS://App.Example.com/\nshop.example.com")
-    page.get_by_label("Allowed origins (one per line)").fill("HTTPS://App.Example.com/\nhttps://shop.example.com\n")
+    expect(page.get_by_label("Allowed origins (one per line)")).to_have_value(
+        "HTTPS://App.Example.com/\nshop.example.com"
+    )
+    page.get_by_label("Allowed origins (one per line)").fill(
+        "HTTPS://App.Example.com/\nhttps://shop.example.com\n"
+    )
     page.get_by_role("button", name="Save origins").click()
     expect(origins).to_contain_text("Saved 2 allowed origins.")
     expect(origins.locator(".origin-list")).to_contain_text("https://app.example.com")
@@ -40,7 +46,9 @@ def test_admin_installs_the_messenger_and_manages_the_team(app, live_url, page, 
     copy = page.get_by_role("button", name="Copy snippet: snippet")
     copy.click()
     expect(copy).to_have_text("Copied")
-    assert page.evaluate("navigator.clipboard.readText()").endswith(f'data-app-id="{app_id}"></script>')
+    assert page.evaluate("navigator.clipboard.readText()").endswith(
+        f'data-app-id="{app_id}"></script>'
+    )
 
     page.get_by_role("link", name="Team").click()
     expect(page.get_by_role("heading", name="Team", exact=True)).to_be_visible()
@@ -62,8 +70,12 @@ def test_admin_installs_the_messenger_and_manages_the_team(app, live_url, page, 
 
     # the last admin is protected, in place
     page.get_by_label("Role of admin@example.com").select_option("agent")
-    page.locator("#operator-list tr", has_text="admin@example.com").get_by_role("button", name="Change").click()
-    expect(page.locator("#operator-list .notice-danger")).to_have_text("The last admin cannot stop being an admin.")
+    page.locator("#operator-list tr", has_text="admin@example.com").get_by_role(
+        "button", name="Change"
+    ).click()
+    expect(page.locator("#operator-list .notice-danger")).to_have_text(
+        "The last admin cannot stop being an admin."
+    )
 
     # deactivation asks first; dismissing changes nothing
     page.once("dialog", lambda dialog: dialog.dismiss())
@@ -72,9 +84,13 @@ def test_admin_installs_the_messenger_and_manages_the_team(app, live_url, page, 
     page.once("dialog", lambda dialog: dialog.accept())
     row.get_by_role("button", name="Deactivate").click()
     expect(page.locator(".flash")).to_contain_text("jane@example.com is deactivated")
-    expect(page.locator("#operator-list tr", has_text="jane@example.com")).to_contain_text("Deactivated")
+    expect(page.locator("#operator-list tr", has_text="jane@example.com")).to_contain_text(
+        "Deactivated"
+    )
     expect(page.locator("#operator-list tr.inactive")).to_have_count(1)
     screenshot(page, "team")
     page.set_viewport_size({"width": 390, "height": 844})
     screenshot(page, "team-phone")
-    assert not [e for e in page.console_errors if re.search("Content Security Policy|Refused", e)], page.console_errors
+    assert not [
+        e for e in page.console_errors if re.search("Content Security Policy|Refused", e)
+    ], page.console_errors

@@ -73,12 +73,18 @@ class TokenHost:
     def wsgi(self, request: Request) -> Response:
         if request.path == "/token":
             self.tokens_issued += 1
-            claims = {"id": "user-42", "name": "Ada", "aud": self.app_id,
-                      "exp": int(self.clock.current.timestamp()) + 300}
+            claims = {
+                "id": "user-42",
+                "name": "Ada",
+                "aud": self.app_id,
+                "exp": int(self.clock.current.timestamp()) + 300,
+            }
             return Response(sign(self.key, claims), mimetype="text/plain")
         if request.path == "/":
             provider = "promptify.setTokenProvider(freshToken);" if self.provider else ""
-            page = HOST_PAGE.format(provider=provider, widget=html.escape(self.widget), app_id=self.app_id)
+            page = HOST_PAGE.format(
+                provider=provider, widget=html.escape(self.widget), app_id=self.app_id
+            )
             return Response(page, mimetype="text/html")
         return Response("not found", 404)
 
@@ -126,7 +132,9 @@ def _revoke_for_a_new_key(app, host: TokenHost, old: str, clock: Clock) -> str:
     host.key = make_private_key("Ed25519")
     new = add_key(app, host.app_id, host.key)
     with app.app_context():
-        workspace = db.session.scalars(select(Workspace).where(Workspace.app_id == host.app_id)).one()
+        workspace = db.session.scalars(
+            select(Workspace).where(Workspace.app_id == host.app_id)
+        ).one()
         assert keys_service.revoke_key(workspace, old, now=clock.current).sessions_ended == 1
     return new
 
@@ -184,7 +192,9 @@ def test_after_a_key_revocation_the_provider_renews_with_the_new_key(app, host, 
     assert (message.verified, message.verified_key) == (True, new)
     refused = [a for a in answers if "/conversations" in a["url"] and a["status"] == 401]
     assert refused, answers  # a conversation call met session_expired first…
-    assert host.tokens_issued == 2  # …so the provider was asked once, and its token renewed the session
+    assert (
+        host.tokens_issued == 2
+    )  # …so the provider was asked once, and its token renewed the session
     assert _session(page, host.app_id) == session
     assert [e for e in page.console_errors if e.startswith("Promptify")] == []
 
@@ -208,11 +218,15 @@ def test_calls_that_met_the_same_revocation_share_one_renewal(app, host, page, c
     _wait_for(page, late)
     route, refused = late[0]
     assert refused.status == 401 and refused.json()["error"]["code"] == "session_expired"
-    _send(page, "After the revocation")  # meets session_expired too: the provider renews, the post is retried
+    _send(
+        page, "After the revocation"
+    )  # meets session_expired too: the provider renews, the post is retried
     assert host.tokens_issued == 2
 
     with page.expect_response(lambda r: r.url == route.request.url and r.status == 200):
-        route.fulfill(response=refused)  # the poll hears of the lapse after the renewal: it only retries
+        route.fulfill(
+            response=refused
+        )  # the poll hears of the lapse after the renewal: it only retries
     assert host.tokens_issued == 2
     assert warnings == []
     assert _stored(app, "After the revocation").verified
@@ -262,7 +276,9 @@ def test_a_message_racing_the_sign_in_is_retried_on_the_merged_session(app, host
     page.get_by_label("Message", exact=True).fill("Sent while signing in")
     page.get_by_role("button", name="Send message").click()
     _wait_for(page, held)
-    assert page.evaluate("promptify.setUser({id: 'user-7'})")["id"] == "user-7"  # merges the visitor
+    assert (
+        page.evaluate("promptify.setUser({id: 'user-7'})")["id"] == "user-7"
+    )  # merges the visitor
     statuses: list[int] = []
     page.on("response", lambda r: statuses.append(r.status) if r.request.method == "POST" else None)
     with page.expect_response(lambda r: r.request.method == "POST" and r.status == 201):
@@ -270,7 +286,9 @@ def test_a_message_racing_the_sign_in_is_retried_on_the_merged_session(app, host
     assert statuses == [401, 201]  # session_required, then the retry on the new session
     with app.app_context():
         owner = db.session.scalar(
-            select(Contact.external_id).join(Conversation).join(Message)
+            select(Contact.external_id)
+            .join(Conversation)
+            .join(Message)
             .where(Message.body == "Sent while signing in")
         )
     assert owner == "user-7"
@@ -284,12 +302,17 @@ def test_a_refused_origin_is_named_in_the_console(app, host, page):
     assert error["code"] == "origin_not_allowed"
     assert f"refused this page's origin {host.url}: add it under Settings" in error["message"]
     assert "Allowed origins" in error["message"]
-    assert any(e.startswith("Promptify: setUser rejected (origin_not_allowed): ") for e in page.console_errors)
+    assert any(
+        e.startswith("Promptify: setUser rejected (origin_not_allowed): ")
+        for e in page.console_errors
+    )
 
 
 def test_an_unreachable_server_is_told_apart_from_a_refused_origin(app, host, page, live_url):
     add_key(app, host.app_id, host.key)
-    page.route(f"{live_url}/widget/v1/apps/**", lambda route: route.abort())  # the script still loads
+    page.route(
+        f"{live_url}/widget/v1/apps/**", lambda route: route.abort()
+    )  # the script still loads
     page.route(f"{live_url}/healthz", lambda route: route.abort())
     page.goto(host.url)
     error = page.evaluate("window.signedIn.catch(e => e)")

@@ -17,29 +17,51 @@ def _signed(client, app_id, key, clock, user, **claims):  # type: ignore[no-unty
     return identify(client, app_id, {"jwt": token})
 
 
-def test_the_side_panel_shows_claims_refusals_and_key_provenance(app, client, clock, page, live_url):
+def test_the_side_panel_shows_claims_refusals_and_key_provenance(
+    app, client, clock, page, live_url
+):
     app_id = make_workspace(app)
     key = make_private_key("Ed25519")
     thumbprint = add_key(app, app_id, key)
-    _signed(client, app_id, key, clock, "user-123", email="Jane.Doe@example.com", name="Jane Doe",
-            organizations=[{"id": "org-456", "name": "Acme Corp"}])
-    visitor = identify(client, app_id, {"id": None, "email": "jane.doe@example.com"}).json["session"]
-    client.post(f"/widget/v1/apps/{app_id}/conversations", json={"body": "I am Jane, refund me"},
-                headers={"X-Promptify-Session": visitor})
+    _signed(
+        client,
+        app_id,
+        key,
+        clock,
+        "user-123",
+        email="Jane.Doe@example.com",
+        name="Jane Doe",
+        organizations=[{"id": "org-456", "name": "Acme Corp"}],
+    )
+    visitor = identify(client, app_id, {"id": None, "email": "jane.doe@example.com"}).json[
+        "session"
+    ]
+    client.post(
+        f"/widget/v1/apps/{app_id}/conversations",
+        json={"body": "I am Jane, refund me"},
+        headers={"X-Promptify-Session": visitor},
+    )
     expired = sign(key, {"id": "user-123", "exp": int(clock.current.timestamp()) - 600})
     assert identify(client, app_id, {"jwt": expired}, session=visitor).status_code == 401
     signed = _signed(client, app_id, key, clock, "user-123").json["session"]
-    client.post(f"/widget/v1/apps/{app_id}/conversations", json={"body": "Signed in now"},
-                headers={"X-Promptify-Session": signed})
+    client.post(
+        f"/widget/v1/apps/{app_id}/conversations",
+        json={"body": "Signed in now"},
+        headers={"X-Promptify-Session": signed},
+    )
     with app.app_context():
-        operators.create_operator("admin@example.com", "Admin", "admin", PASSWORD, now=app_clock.now())
+        operators.create_operator(
+            "admin@example.com", "Admin", "admin", PASSWORD, now=app_clock.now()
+        )
 
     sign_in(page, live_url, "admin@example.com", PASSWORD)
     page.get_by_role("link", name="jane.doe@example.com").click()
     panel = page.locator("#details-panel")
     expect(panel).to_contain_text("claimed, not proven — belongs to verified user user-123")
     expect(panel).to_contain_text("Identification refused jwt_expired")
-    expect(page.locator(".conversation-item", has_text="jane.doe@example.com")).to_contain_text("claimed, not proven")
+    expect(page.locator(".conversation-item", has_text="jane.doe@example.com")).to_contain_text(
+        "claimed, not proven"
+    )
     screenshot(page, "trust-panel-claim-and-refusal")
 
     page.get_by_role("link", name="Jane Doe").first.click()

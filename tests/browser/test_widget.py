@@ -79,14 +79,16 @@ def app_id(app, host_page, live_url):
 
 def _shadow_count(page, selector: str) -> int:
     return page.evaluate(
-        "s => document.querySelector('[data-promptify]').shadowRoot.querySelectorAll(s).length", selector
+        "s => document.querySelector('[data-promptify]').shadowRoot.querySelectorAll(s).length",
+        selector,
     )
 
 
 def _agent_replies(app, text: str) -> None:
     with app.app_context():
-        operator = operators.create_operator("sam@support.test", "Sam", "agent", "a long password",
-                                             now=app_clock.now())
+        operator = operators.create_operator(
+            "sam@support.test", "Sam", "agent", "a long password", now=app_clock.now()
+        )
         conversation = db.session.scalars(select(Conversation)).one()
         conversations.agent_reply(conversation, operator, text, now=app_clock.now())
 
@@ -140,11 +142,14 @@ def test_visitor_chats_anonymously_then_identifies_then_resets(app, app_id, host
 def test_rejected_set_user_is_explained_in_the_console(app_id, host_page, page):
     page.goto(host_page.url)
     page.evaluate("window.early")
-    error = page.evaluate("promptify.setUser({id: 'u1', avatarUrl: 'http://x.test/a.png'}).catch(e => e)")
+    error = page.evaluate(
+        "promptify.setUser({id: 'u1', avatarUrl: 'http://x.test/a.png'}).catch(e => e)"
+    )
     assert (error["code"], error["field"]) == ("invalid_field", "avatarUrl")
     assert error["message"]
     assert any(
-        e.startswith("Promptify: setUser rejected (invalid_field at avatarUrl): ") for e in page.console_errors
+        e.startswith("Promptify: setUser rejected (invalid_field at avatarUrl): ")
+        for e in page.console_errors
     ), page.console_errors
 
 

@@ -36,8 +36,20 @@ def _assert_envelope(response, status, code):
 
 @pytest.mark.parametrize(
     "raw",
-    [b"", b"{", b"[]", b'"x"', b"null", b"42", b'{"id": NaN}', b'{"id": 1, "id": 2}',
-     b"\xef\xbb\xbf{}", '{"id": "x"}'.encode("utf-16"), b'{"id": "\\ud800"}', b"[" * 100_00 + b"]" * 100_00],
+    [
+        b"",
+        b"{",
+        b"[]",
+        b'"x"',
+        b"null",
+        b"42",
+        b'{"id": NaN}',
+        b'{"id": 1, "id": 2}',
+        b"\xef\xbb\xbf{}",
+        '{"id": "x"}'.encode("utf-16"),
+        b'{"id": "\\ud800"}',
+        b"[" * 100_00 + b"]" * 100_00,
+    ],
 )
 def test_unparsable_or_non_object_bodies_are_invalid_json(client, app, app_id, raw):
     _assert_envelope(_post_raw(client, app_id, raw), 400, "invalid_json")
@@ -45,12 +57,21 @@ def test_unparsable_or_non_object_bodies_are_invalid_json(client, app, app_id, r
 
 
 def test_other_content_types_are_refused_with_415(client, app_id):
-    _assert_envelope(_post_raw(client, app_id, b'{"id": null}', "text/plain"), 415, "unsupported_media_type")
-    _assert_envelope(_post_raw(client, app_id, b"id=1", "application/x-www-form-urlencoded"), 415, "unsupported_media_type")
+    _assert_envelope(
+        _post_raw(client, app_id, b'{"id": null}', "text/plain"), 415, "unsupported_media_type"
+    )
+    _assert_envelope(
+        _post_raw(client, app_id, b"id=1", "application/x-www-form-urlencoded"),
+        415,
+        "unsupported_media_type",
+    )
 
 
 def test_charset_parameter_is_accepted(client, app_id):
-    assert _post_raw(client, app_id, b'{"id": null}', "application/json; charset=utf-8").status_code == 200
+    assert (
+        _post_raw(client, app_id, b'{"id": null}', "application/json; charset=utf-8").status_code
+        == 200
+    )
 
 
 @pytest.mark.parametrize(("size", "status"), [(64 * 1024, 422), (64 * 1024 + 1, 413)])
@@ -85,8 +106,11 @@ def test_allowed_origin_gets_cors_headers(client, app_id):
 def test_preflight_for_allowed_origin(client, app_id):
     response = client.options(
         f"/widget/v1/apps/{app_id}/identify",
-        headers={"Origin": ORIGIN, "Access-Control-Request-Method": "POST",
-                 "Access-Control-Request-Headers": "content-type, x-promptify-session"},
+        headers={
+            "Origin": ORIGIN,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type, x-promptify-session",
+        },
     )
     assert response.status_code == 204
     assert response.headers["Access-Control-Allow-Origin"] == ORIGIN

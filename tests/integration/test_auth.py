@@ -7,7 +7,11 @@ import pytest
 from tests.conftest import csrf_token_from
 from tests.factories import make_workspace
 
-ADMIN_ROUTES = ["/settings/messenger/security", "/settings/messenger/installation", "/settings/team"]
+ADMIN_ROUTES = [
+    "/settings/messenger/security",
+    "/settings/messenger/installation",
+    "/settings/team",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -23,10 +27,16 @@ def test_console_requires_sign_in(client):
 
 def test_wrong_password_and_unknown_email_get_the_same_generic_message(client, login, app):
     login("admin", email="real@example.com")
-    client.post("/logout", data={"csrf_token": csrf_token_from(client.get("/inbox").get_data(as_text=True))})
+    client.post(
+        "/logout", data={"csrf_token": csrf_token_from(client.get("/inbox").get_data(as_text=True))}
+    )
     token = csrf_token_from(client.get("/login").get_data(as_text=True))
-    wrong = client.post("/login", data={"email": "real@example.com", "password": "nope nope", "csrf_token": token})
-    unknown = client.post("/login", data={"email": "ghost@example.com", "password": "nope nope", "csrf_token": token})
+    wrong = client.post(
+        "/login", data={"email": "real@example.com", "password": "nope nope", "csrf_token": token}
+    )
+    unknown = client.post(
+        "/login", data={"email": "ghost@example.com", "password": "nope nope", "csrf_token": token}
+    )
     assert wrong.status_code == unknown.status_code == 401
     assert "Wrong email or password." in wrong.get_data(as_text=True)
     assert "Wrong email or password." in unknown.get_data(as_text=True)
@@ -34,7 +44,9 @@ def test_wrong_password_and_unknown_email_get_the_same_generic_message(client, l
 
 def test_login_without_csrf_token_is_refused(client, login, app):
     login("admin", email="a@example.com")
-    client.post("/logout", data={"csrf_token": csrf_token_from(client.get("/inbox").get_data(as_text=True))})
+    client.post(
+        "/logout", data={"csrf_token": csrf_token_from(client.get("/inbox").get_data(as_text=True))}
+    )
     response = client.post("/login", data={"email": "a@example.com", "password": "a long password"})
     assert response.status_code == 400
 
@@ -51,7 +63,9 @@ def test_login_is_rate_limited_per_account_and_address(client, app):
     app.config["LOGIN_RATE_LIMIT"] = "3 per minute"
     token = csrf_token_from(client.get("/login").get_data(as_text=True))
     statuses = [
-        client.post("/login", data={"email": "x@example.com", "password": "wrong pw!", "csrf_token": token}).status_code
+        client.post(
+            "/login", data={"email": "x@example.com", "password": "wrong pw!", "csrf_token": token}
+        ).status_code
         for _ in range(4)
     ]
     assert statuses == [401, 401, 401, 429]
@@ -59,9 +73,14 @@ def test_login_is_rate_limited_per_account_and_address(client, app):
 
 def test_open_redirect_is_not_followed(client, login, app):
     login("admin", email="r@example.com")
-    client.post("/logout", data={"csrf_token": csrf_token_from(client.get("/inbox").get_data(as_text=True))})
+    client.post(
+        "/logout", data={"csrf_token": csrf_token_from(client.get("/inbox").get_data(as_text=True))}
+    )
     token = csrf_token_from(client.get("/login").get_data(as_text=True))
-    response = client.post("/login?next=//evil.test/x", data={"email": "r@example.com", "password": "a long password", "csrf_token": token})
+    response = client.post(
+        "/login?next=//evil.test/x",
+        data={"email": "r@example.com", "password": "a long password", "csrf_token": token},
+    )
     assert response.headers["Location"] == "/inbox"
 
 
@@ -101,7 +120,13 @@ def test_console_security_headers(client, login):
     login("agent")
     response = client.get("/inbox")
     csp = response.headers["Content-Security-Policy"]
-    assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp
+    assert (
+        "script-src 'self'" in csp
+        and "frame-ancestors 'none'" in csp
+        and "unsafe-inline" not in csp
+    )
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert "<script>" not in response.get_data(as_text=True)
-    assert " on" not in response.get_data(as_text=True).replace(" one", "")  # no inline on* handlers
+    assert " on" not in response.get_data(as_text=True).replace(
+        " one", ""
+    )  # no inline on* handlers

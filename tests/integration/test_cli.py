@@ -15,7 +15,9 @@ from tests.conftest import csrf_token_from
 
 
 def test_workspace_create_prints_only_the_app_id(app, runner):
-    result = runner.invoke(args=["workspace", "create", "Acme", "--origin", "https://App.Acme.test/"])
+    result = runner.invoke(
+        args=["workspace", "create", "Acme", "--origin", "https://App.Acme.test/"]
+    )
     assert result.exit_code == 0, result.output
     app_id = result.stdout.strip()
     assert app_id.startswith("app_") and len(app_id) == 24
@@ -26,7 +28,9 @@ def test_workspace_create_prints_only_the_app_id(app, runner):
 
 
 def test_workspace_create_refuses_a_bad_origin(runner):
-    result = runner.invoke(args=["workspace", "create", "Acme", "--origin", "https://acme.test/path"])
+    result = runner.invoke(
+        args=["workspace", "create", "Acme", "--origin", "https://acme.test/path"]
+    )
     assert result.exit_code != 0
     assert "scheme, host and port" in result.output
 
@@ -35,10 +39,16 @@ def test_require_jwt_on_and_off(app, runner):
     app_id = runner.invoke(args=["workspace", "create", "Acme"]).stdout.strip()
     assert runner.invoke(args=["workspace", "require-jwt", app_id, "on"]).exit_code == 0
     with app.app_context():
-        assert db.session.scalar(select(Workspace.require_jwt).where(Workspace.app_id == app_id)) is True
+        assert (
+            db.session.scalar(select(Workspace.require_jwt).where(Workspace.app_id == app_id))
+            is True
+        )
     assert runner.invoke(args=["workspace", "require-jwt", app_id, "off"]).exit_code == 0
     with app.app_context():
-        assert db.session.scalar(select(Workspace.require_jwt).where(Workspace.app_id == app_id)) is False
+        assert (
+            db.session.scalar(select(Workspace.require_jwt).where(Workspace.app_id == app_id))
+            is False
+        )
     unknown = runner.invoke(args=["workspace", "require-jwt", "app_nope", "on"])
     assert unknown.exit_code != 0
 
@@ -58,7 +68,8 @@ def test_operator_create_reads_the_password_from_the_environment(app, runner):
 
 def test_operator_create_prompts_when_no_password_is_set(app, runner):
     result = runner.invoke(
-        args=["operator", "create", "agent@acme.test"], input="long enough pw\nlong enough pw\n",
+        args=["operator", "create", "agent@acme.test"],
+        input="long enough pw\nlong enough pw\n",
         env={"PROMPTIFY_PASSWORD": ""},
     )
     assert result.exit_code == 0, result.output

@@ -29,27 +29,46 @@ def test_add_from_file_prints_the_thumbprint(runner, app_id, tmp_path):
 
 
 def test_add_from_stdin_and_rotation_statuses(runner, app_id, clock):
-    first = runner.invoke(args=["keys", "add", app_id, "-"], input=public_pem(make_private_key("P-256"))).stdout.strip()
-    second = runner.invoke(args=["keys", "add", app_id, "-"], input=public_pem(make_private_key("Ed25519"))).stdout.strip()
-    lines = dict(line.split("\t", 1) for line in runner.invoke(args=["keys", "list", app_id]).stdout.strip().splitlines())
+    first = runner.invoke(
+        args=["keys", "add", app_id, "-"], input=public_pem(make_private_key("P-256"))
+    ).stdout.strip()
+    second = runner.invoke(
+        args=["keys", "add", app_id, "-"], input=public_pem(make_private_key("Ed25519"))
+    ).stdout.strip()
+    lines = dict(
+        line.split("\t", 1)
+        for line in runner.invoke(args=["keys", "list", app_id]).stdout.strip().splitlines()
+    )
     assert lines[second] == "Ed25519\tcurrent"
     assert lines[first].startswith("P-256\tretiring until ")
     clock.advance(hours=2, seconds=1)
-    lines = dict(line.split("\t", 1) for line in runner.invoke(args=["keys", "list", app_id]).stdout.strip().splitlines())
+    lines = dict(
+        line.split("\t", 1)
+        for line in runner.invoke(args=["keys", "list", app_id]).stdout.strip().splitlines()
+    )
     assert lines[first] == "P-256\texpired"
     assert runner.invoke(args=["keys", "revoke", app_id, second]).exit_code == 0
-    lines = dict(line.split("\t", 1) for line in runner.invoke(args=["keys", "list", app_id]).stdout.strip().splitlines())
+    lines = dict(
+        line.split("\t", 1)
+        for line in runner.invoke(args=["keys", "list", app_id]).stdout.strip().splitlines()
+    )
     assert lines[second] == "Ed25519\trevoked"
 
 
 def test_re_adding_the_current_key_is_a_no_op_and_a_retired_key_comes_back(runner, app_id):
-    old_pem, new_pem = public_pem(make_private_key("Ed25519")), public_pem(make_private_key("Ed25519"))
+    old_pem, new_pem = (
+        public_pem(make_private_key("Ed25519")),
+        public_pem(make_private_key("Ed25519")),
+    )
     old = runner.invoke(args=["keys", "add", app_id, "-"], input=old_pem).stdout.strip()
     assert runner.invoke(args=["keys", "add", app_id, "-"], input=old_pem).stdout.strip() == old
     assert len(runner.invoke(args=["keys", "list", app_id]).stdout.strip().splitlines()) == 1
     runner.invoke(args=["keys", "add", app_id, "-"], input=new_pem)
     runner.invoke(args=["keys", "add", app_id, "-"], input=old_pem)
-    lines = dict(line.split("\t", 1) for line in runner.invoke(args=["keys", "list", app_id]).stdout.strip().splitlines())
+    lines = dict(
+        line.split("\t", 1)
+        for line in runner.invoke(args=["keys", "list", app_id]).stdout.strip().splitlines()
+    )
     assert lines[old] == "Ed25519\tcurrent"
 
 
@@ -74,16 +93,33 @@ def test_demo_signs_a_token_that_identifies_a_verified_user(app, runner, client,
     app_id = result.stdout.split("app id: ")[1].split()[0]
     signer = Path(app.instance_path) / "demo" / "sign_token.py"
     assert str(signer) in result.stdout
-    token = subprocess.run([sys.executable, str(signer), "demo-user"], capture_output=True, text=True, check=True).stdout.strip()
+    token = subprocess.run(
+        [sys.executable, str(signer), "demo-user"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     response = identify(client, app_id, {"jwt": token})
     assert response.status_code == 200, response.json
-    assert response.json["contact"]["verified"] is True and response.json["contact"]["id"] == "demo-user"
+    assert (
+        response.json["contact"]["verified"] is True
+        and response.json["contact"]["id"] == "demo-user"
+    )
     node = Path(__file__).resolve().parents[1] / "node"
     if (node / "node_modules" / "jose").exists():
         node_token = subprocess.run(
-            ["node", "--input-type=module", "-e", (Path(app.instance_path) / "demo" / "sign-token.mjs").read_text().replace(
-                'new URL("./ed25519-private.pem", import.meta.url)', json.dumps(str(Path(app.instance_path) / "demo" / "ed25519-private.pem")))],
-            capture_output=True, text=True, check=True, cwd=node,
+            [
+                "node",
+                "--input-type=module",
+                "-e",
+                (Path(app.instance_path) / "demo" / "sign-token.mjs")
+                .read_text()
+                .replace(
+                    'new URL("./ed25519-private.pem", import.meta.url)',
+                    json.dumps(str(Path(app.instance_path) / "demo" / "ed25519-private.pem")),
+                ),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=node,
         ).stdout.strip()
         assert identify(client, app_id, {"jwt": node_token}).json["contact"]["verified"] is True
 

@@ -21,8 +21,13 @@ def _ok(environ, start_response):  # a stand-in for the console app
 def _access_line(request_line: str, status: str) -> logging.LogRecord:
     """A record as werkzeug's request handler logs it."""
     return logging.LogRecord(
-        "werkzeug", logging.INFO, __file__, 0,
-        '127.0.0.1 - - [02/Dec/2026 10:00:00] "%s" %s %s', (request_line, status, "-"), None,
+        "werkzeug",
+        logging.INFO,
+        __file__,
+        0,
+        '127.0.0.1 - - [02/Dec/2026 10:00:00] "%s" %s %s',
+        (request_line, status, "-"),
+        None,
     )
 
 
@@ -59,9 +64,20 @@ def test_a_successful_poll_is_dropped_and_a_failed_one_kept():
     assert quiet.filter(_access_line(f"GET {POLL}?after=3 HTTP/1.1", "304")) is False
     assert quiet.filter(_access_line(f"GET {POLL}?after=3 HTTP/1.1", "401")) is True
     assert quiet.filter(_access_line(f"GET {POLL}?after=3 HTTP/1.1", "500")) is True
-    assert quiet.filter(logging.LogRecord(  # werkzeug's other messages, e.g. a traceback
-        "werkzeug", logging.ERROR, __file__, 0, "Error on request:\n%s", ("Traceback ...",), None
-    )) is True
+    assert (
+        quiet.filter(
+            logging.LogRecord(  # werkzeug's other messages, e.g. a traceback
+                "werkzeug",
+                logging.ERROR,
+                __file__,
+                0,
+                "Error on request:\n%s",
+                ("Traceback ...",),
+                None,
+            )
+        )
+        is True
+    )
 
 
 def test_other_requests_are_kept():

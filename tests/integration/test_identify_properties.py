@@ -21,12 +21,18 @@ scalars = st.one_of(
 )
 json_values = st.recursive(
     scalars,
-    lambda children: st.lists(children, max_size=12) | st.dictionaries(st.text(max_size=70), children, max_size=55),
+    lambda children: (
+        st.lists(children, max_size=12)
+        | st.dictionaries(st.text(max_size=70), children, max_size=55)
+    ),
     max_leaves=60,
 )
 organization = st.fixed_dictionaries(
     {"id": st.one_of(st.text(max_size=5), st.integers(0, 20))},
-    optional={"name": json_values, "attrs": st.dictionaries(st.text(max_size=65), scalars, max_size=55)},
+    optional={
+        "name": json_values,
+        "attrs": st.dictionaries(st.text(max_size=65), scalars, max_size=55),
+    },
 )
 bodies = st.one_of(
     json_values,
@@ -45,7 +51,11 @@ bodies = st.one_of(
 )
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=120,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(body=bodies)
 def test_any_body_gets_a_precise_answer_and_no_partial_write(app, client, body):
     app_id = _workspace(app)
@@ -69,11 +79,15 @@ def _workspace(app):
     return app.config["property_app_id"]
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(raw=st.binary(max_size=200) | st.text(max_size=200).map(str.encode))
 def test_any_bytes_get_the_envelope(app, client, raw):
     app_id = _workspace(app)
-    response = client.post(f"/widget/v1/apps/{app_id}/identify", data=raw, content_type="application/json")
+    response = client.post(
+        f"/widget/v1/apps/{app_id}/identify", data=raw, content_type="application/json"
+    )
     assert response.status_code < 500
     if response.status_code != 200:
         assert response.json["error"]["code"] in STATUS_BY_CODE

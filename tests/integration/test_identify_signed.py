@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import pytest
 from sqlalchemy import select
 
@@ -49,7 +48,11 @@ def test_each_algorithm_identifies_a_verified_contact(client, app, app_id, clock
     response = identify(client, app_id, {"jwt": token})
     assert response.status_code == 200, response.json
     contact = response.json["contact"]
-    assert (contact["id"], contact["verified"], contact["email"]) == ("user-123", True, "jane@example.com")
+    assert (contact["id"], contact["verified"], contact["email"]) == (
+        "user-123",
+        True,
+        "jane@example.com",
+    )
     assert contact["attrs"] == {"plan": "pro"}  # registered claims are not stored as attrs
 
 
@@ -88,25 +91,46 @@ def test_expiry_with_leeway(client, app_id, ed_key, clock):
 
 
 def test_exp_is_required_and_capped(client, app_id, ed_key, clock):
-    _assert_refused(identify(client, app_id, {"jwt": sign(ed_key, {"id": "u"})}), 401, "jwt_missing_exp")
+    _assert_refused(
+        identify(client, app_id, {"jwt": sign(ed_key, {"id": "u"})}), 401, "jwt_missing_exp"
+    )
     far = sign(ed_key, {"id": "u", "exp": int(clock.current.timestamp()) + 86400 + 3600})
     _assert_refused(identify(client, app_id, {"jwt": far}), 401, "jwt_invalid_claims")
 
 
 def test_not_yet_valid(client, app_id, ed_key, clock):
     future = int(clock.current.timestamp()) + 120
-    _assert_refused(identify(client, app_id, {"jwt": sign(ed_key, _claims(clock, nbf=future))}), 401, "jwt_not_yet_valid")
-    _assert_refused(identify(client, app_id, {"jwt": sign(ed_key, _claims(clock, iat=future))}), 401, "jwt_not_yet_valid")
+    _assert_refused(
+        identify(client, app_id, {"jwt": sign(ed_key, _claims(clock, nbf=future))}),
+        401,
+        "jwt_not_yet_valid",
+    )
+    _assert_refused(
+        identify(client, app_id, {"jwt": sign(ed_key, _claims(clock, iat=future))}),
+        401,
+        "jwt_not_yet_valid",
+    )
 
 
 def test_audience_binds_the_token_to_this_workspace(client, app, app_id, ed_key, clock):
     other_app = make_workspace(app)
-    _assert_refused(identify(client, app_id, {"jwt": sign(ed_key, _claims(clock, aud=other_app))}), 401, "jwt_invalid_claims")
-    assert identify(client, app_id, {"jwt": sign(ed_key, _claims(clock, aud=[other_app, app_id]))}).status_code == 200
+    _assert_refused(
+        identify(client, app_id, {"jwt": sign(ed_key, _claims(clock, aud=other_app))}),
+        401,
+        "jwt_invalid_claims",
+    )
+    assert (
+        identify(
+            client, app_id, {"jwt": sign(ed_key, _claims(clock, aud=[other_app, app_id]))}
+        ).status_code
+        == 200
+    )
 
 
 def test_payload_rules_apply_inside_the_token(client, app, app_id, ed_key, clock):
-    response = identify(client, app_id, {"jwt": sign(ed_key, _claims(clock, avatarUrl="http://x.test/a.png"))})
+    response = identify(
+        client, app_id, {"jwt": sign(ed_key, _claims(clock, avatarUrl="http://x.test/a.png"))}
+    )
     _assert_refused(response, 422, "invalid_field")
     assert response.json["error"]["field"] == "avatarUrl"
     null_id = identify(client, app_id, {"jwt": sign(ed_key, _claims(clock, id=None))})
@@ -130,9 +154,13 @@ def test_jti_is_consumed_only_by_a_successful_request(client, app_id, ed_key, cl
 
 
 def test_jti_may_be_reused_after_the_first_token_expired(client, app, app_id, ed_key, clock):
-    assert identify(client, app_id, {"jwt": sign(ed_key, _claims(clock, jti="j"))}).status_code == 200
+    assert (
+        identify(client, app_id, {"jwt": sign(ed_key, _claims(clock, jti="j"))}).status_code == 200
+    )
     clock.advance(seconds=300 + 31)
-    assert identify(client, app_id, {"jwt": sign(ed_key, _claims(clock, jti="j"))}).status_code == 200
+    assert (
+        identify(client, app_id, {"jwt": sign(ed_key, _claims(clock, jti="j"))}).status_code == 200
+    )
     with app.app_context():
         assert len(db.session.scalars(select(UsedJti)).all()) == 1
 
@@ -164,7 +192,9 @@ def test_signed_identification_works_when_required(client, app, clock):
 
 def test_anonymous_visitor_merges_into_a_verified_user(client, app, app_id, ed_key, clock):
     anonymous = identify(client, app_id, {"id": None, "email": "typed@example.com"})
-    response = identify(client, app_id, {"jwt": sign(ed_key, _claims(clock))}, session=anonymous.json["session"])
+    response = identify(
+        client, app_id, {"jwt": sign(ed_key, _claims(clock))}, session=anonymous.json["session"]
+    )
     assert response.status_code == 200
     assert response.json["contact"]["email"] == "typed@example.com"
     assert response.json["contact"]["verified"] is True
@@ -173,7 +203,9 @@ def test_anonymous_visitor_merges_into_a_verified_user(client, app, app_id, ed_k
 
 def test_unsigned_then_signed_keeps_the_session(client, app_id, ed_key, clock):
     unsigned = identify(client, app_id, {"id": "user-123"})
-    signed = identify(client, app_id, {"jwt": sign(ed_key, _claims(clock))}, session=unsigned.json["session"])
+    signed = identify(
+        client, app_id, {"jwt": sign(ed_key, _claims(clock))}, session=unsigned.json["session"]
+    )
     assert signed.json["session"] == unsigned.json["session"]
     assert signed.json["contact"]["verified"] is True
 
@@ -182,13 +214,22 @@ def test_unchanged_signed_identify_rewrites_nothing(client, app, app_id, ed_key,
     first = identify(client, app_id, {"jwt": sign(ed_key, _claims(clock, name="Ann"))})
     before = stored_contacts(app)
     clock.advance(seconds=10)
-    again = identify(client, app_id, {"jwt": sign(ed_key, _claims(clock, name="Ann"))}, session=first.json["session"])
+    again = identify(
+        client,
+        app_id,
+        {"jwt": sign(ed_key, _claims(clock, name="Ann"))},
+        session=first.json["session"],
+    )
     assert again.json == first.json
     assert stored_contacts(app) == before
 
 
-def test_failures_keep_header_and_claims_but_never_the_signature(client, app, app_id, ed_key, clock):
-    token = sign(make_private_key("Ed25519"), _claims(clock, email="jane@example.com"), kid="my-kid")
+def test_failures_keep_header_and_claims_but_never_the_signature(
+    client, app, app_id, ed_key, clock
+):
+    token = sign(
+        make_private_key("Ed25519"), _claims(clock, email="jane@example.com"), kid="my-kid"
+    )
     identify(client, app_id, {"jwt": token}, Origin="https://app.test")
     with app.app_context():
         failure = db.session.scalar(select(IdentifyFailure))
@@ -210,7 +251,9 @@ def test_replaced_key_stays_valid_for_two_hours(client, app, app_id, clock):
     clock.advance(hours=1, minutes=59)
     assert identify(client, app_id, {"jwt": sign(old, _claims(clock))}).status_code == 200
     clock.advance(minutes=2)
-    _assert_refused(identify(client, app_id, {"jwt": sign(old, _claims(clock))}), 401, "jwt_bad_signature")
+    _assert_refused(
+        identify(client, app_id, {"jwt": sign(old, _claims(clock))}), 401, "jwt_bad_signature"
+    )
     assert identify(client, app_id, {"jwt": sign(new, _claims(clock))}).status_code == 200
 
 
@@ -219,7 +262,11 @@ def test_expired_key_of_another_type_is_no_matching_key(client, app, app_id, clo
     add_key(app, app_id, old)
     add_key(app, app_id, new)
     clock.advance(hours=2, minutes=1)
-    _assert_refused(identify(client, app_id, {"jwt": sign(old, _claims(clock), alg="ES256")}), 401, "jwt_no_matching_key")
+    _assert_refused(
+        identify(client, app_id, {"jwt": sign(old, _claims(clock), alg="ES256")}),
+        401,
+        "jwt_no_matching_key",
+    )
 
 
 def test_replacing_twice_does_not_extend_the_first_key(client, app, app_id, clock):
@@ -229,7 +276,9 @@ def test_replacing_twice_does_not_extend_the_first_key(client, app, app_id, cloc
     clock.advance(hours=1)
     add_key(app, app_id, third)
     clock.advance(minutes=61)  # 2 h 01 min after the first replacement
-    _assert_refused(identify(client, app_id, {"jwt": sign(first, _claims(clock))}), 401, "jwt_bad_signature")
+    _assert_refused(
+        identify(client, app_id, {"jwt": sign(first, _claims(clock))}), 401, "jwt_bad_signature"
+    )
     assert identify(client, app_id, {"jwt": sign(second, _claims(clock))}).status_code == 200
 
 
@@ -239,19 +288,31 @@ def test_revoke_ends_the_grace_at_once(client, app, app_id, clock, runner):
     add_key(app, app_id, new)
     assert identify(client, app_id, {"jwt": sign(old, _claims(clock))}).status_code == 200
     assert runner.invoke(args=["keys", "revoke", app_id, thumbprint]).exit_code == 0
-    _assert_refused(identify(client, app_id, {"jwt": sign(old, _claims(clock))}), 401, "jwt_bad_signature")
+    _assert_refused(
+        identify(client, app_id, {"jwt": sign(old, _claims(clock))}), 401, "jwt_bad_signature"
+    )
 
 
 def test_revoking_the_current_key_leaves_no_usable_key(client, app, app_id, ed_key, clock, runner):
     thumbprint = runner.invoke(args=["keys", "list", app_id]).stdout.split("\t")[0]
     assert runner.invoke(args=["keys", "revoke", app_id, thumbprint]).exit_code == 0
-    _assert_refused(identify(client, app_id, {"jwt": sign(ed_key, _claims(clock))}), 401, "jwt_no_matching_key")
+    _assert_refused(
+        identify(client, app_id, {"jwt": sign(ed_key, _claims(clock))}), 401, "jwt_no_matching_key"
+    )
 
 
 def test_kid_hint_is_optional_and_unknown_kids_are_fine(client, app, app_id, ed_key, clock):
     thumbprint = add_key(app, app_id, ed_key)
-    assert identify(client, app_id, {"jwt": sign(ed_key, _claims(clock), kid=thumbprint)}).status_code == 200
-    assert identify(client, app_id, {"jwt": sign(ed_key, _claims(clock), kid="whatever-1")}).status_code == 200
+    assert (
+        identify(client, app_id, {"jwt": sign(ed_key, _claims(clock), kid=thumbprint)}).status_code
+        == 200
+    )
+    assert (
+        identify(
+            client, app_id, {"jwt": sign(ed_key, _claims(clock), kid="whatever-1")}
+        ).status_code
+        == 200
+    )
 
 
 def test_grace_setting_is_configurable(client, app, app_id, clock):
@@ -260,4 +321,6 @@ def test_grace_setting_is_configurable(client, app, app_id, clock):
     add_key(app, app_id, old)
     add_key(app, app_id, new)
     clock.advance(seconds=61)
-    _assert_refused(identify(client, app_id, {"jwt": sign(old, _claims(clock))}), 401, "jwt_bad_signature")
+    _assert_refused(
+        identify(client, app_id, {"jwt": sign(old, _claims(clock))}), 401, "jwt_bad_signature"
+    )

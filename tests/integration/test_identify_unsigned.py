@@ -47,7 +47,9 @@ def test_anonymous_visitor_is_tracked_by_session(client, app, app_id):
 
 
 def test_anonymous_visitor_may_leave_an_email(client, app, app_id):
-    first = identify(client, app_id, {"id": None, "email": "visitor@example.com", "attrs": {"source": "ad"}})
+    first = identify(
+        client, app_id, {"id": None, "email": "visitor@example.com", "attrs": {"source": "ad"}}
+    )
     assert first.status_code == 200
     assert first.json["contact"]["email"] == "visitor@example.com"
     assert first.json["contact"]["attrs"] == {"source": "ad"}
@@ -112,7 +114,10 @@ def test_deleting_makes_room_for_new_attrs(client, app_id):
     identify(client, app_id, {"id": "u1", "attrs": {f"k{i}": i for i in range(50)}})
     response = identify(client, app_id, {"id": "u1", "attrs": {"k0": None, "fresh": "yes"}})
     assert response.status_code == 200
-    assert "fresh" in response.json["contact"]["attrs"] and "k0" not in response.json["contact"]["attrs"]
+    assert (
+        "fresh" in response.json["contact"]["attrs"]
+        and "k0" not in response.json["contact"]["attrs"]
+    )
 
 
 def test_organizations_are_the_complete_list(client, app, app_id):
@@ -131,13 +136,28 @@ def test_organizations_are_the_complete_list(client, app, app_id):
 
 
 def test_organizations_dedupe_last_wins_and_attrs_merge(client, app_id):
-    identify(client, app_id, {"id": "u1", "organizations": [{"id": 7, "name": "Acme", "attrs": {"tier": "gold", "x": 1}}]})
+    identify(
+        client,
+        app_id,
+        {
+            "id": "u1",
+            "organizations": [{"id": 7, "name": "Acme", "attrs": {"tier": "gold", "x": 1}}],
+        },
+    )
     response = identify(
         client,
         app_id,
-        {"id": "u1", "organizations": [{"id": "7", "name": "Old"}, {"id": 7, "name": "Acme Inc", "attrs": {"x": None}}]},
+        {
+            "id": "u1",
+            "organizations": [
+                {"id": "7", "name": "Old"},
+                {"id": 7, "name": "Acme Inc", "attrs": {"x": None}},
+            ],
+        },
     )
-    assert response.json["contact"]["organizations"] == [{"id": "7", "name": "Acme Inc", "attrs": {"tier": "gold"}}]
+    assert response.json["contact"]["organizations"] == [
+        {"id": "7", "name": "Acme Inc", "attrs": {"tier": "gold"}}
+    ]
 
 
 @pytest.mark.parametrize(("count", "status"), [(10, 200), (11, 422)])
@@ -151,9 +171,24 @@ def test_ten_organizations_is_the_limit(client, app, app_id, count, status):
 
 
 def test_organization_attrs_limit_after_merge_writes_nothing(client, app, app_id):
-    identify(client, app_id, {"id": "u1", "organizations": [{"id": "o", "name": "O", "attrs": {f"a{i}": i for i in range(50)}}]})
+    identify(
+        client,
+        app_id,
+        {
+            "id": "u1",
+            "organizations": [{"id": "o", "name": "O", "attrs": {f"a{i}": i for i in range(50)}}],
+        },
+    )
     before = stored_contacts(app)
-    response = identify(client, app_id, {"id": "u1", "name": "New name", "organizations": [{"id": "o", "name": "O", "attrs": {"b": 1}}]})
+    response = identify(
+        client,
+        app_id,
+        {
+            "id": "u1",
+            "name": "New name",
+            "organizations": [{"id": "o", "name": "O", "attrs": {"b": 1}}],
+        },
+    )
     assert response.status_code == 422
     assert response.json["error"]["code"] == "too_many_attrs"
     assert response.json["error"]["field"] == "organizations[0].attrs"
@@ -213,13 +248,21 @@ def test_require_signed_identification_refuses_unsigned_users(client, app):
 def test_unchanged_identify_issues_no_write_statement(client, app, app_id, clock):
     from tests.integration.test_inbox import count_statements
 
-    payload = {"id": "big", "name": "Big", "attrs": {f"k{i}": f"v{i}" for i in range(50)},
-               "organizations": [{"id": f"o{i}", "name": f"Org {i}", "attrs": {"n": i}} for i in range(10)]}
+    payload = {
+        "id": "big",
+        "name": "Big",
+        "attrs": {f"k{i}": f"v{i}" for i in range(50)},
+        "organizations": [
+            {"id": f"o{i}", "name": f"Org {i}", "attrs": {"n": i}} for i in range(10)
+        ],
+    }
     session = identify(client, app_id, payload).json["session"]
     clock.advance(seconds=5)
     with count_statements(app) as statements:
         assert identify(client, app_id, payload, session=session).status_code == 200
-    writes = [s for s in statements if s.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))]
+    writes = [
+        s for s in statements if s.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))
+    ]
     assert writes == []
     assert len(statements) <= 12  # a fixed, small number of reads
 
@@ -232,13 +275,27 @@ def test_page_url_is_recorded_with_the_throttled_last_seen(client, app, app_id, 
         with app.app_context():
             return db.session.query(Contact).one().last_page_url
 
-    session = identify(client, app_id, {"id": "u1"}, **{"X-Promptify-Page-Url": "https://app.test/a"}).json["session"]
+    session = identify(
+        client, app_id, {"id": "u1"}, **{"X-Promptify-Page-Url": "https://app.test/a"}
+    ).json["session"]
     assert last_page() == "https://app.test/a"
     clock.advance(seconds=5)
-    identify(client, app_id, {"id": "u1"}, session=session, **{"X-Promptify-Page-Url": "https://app.test/b"})
+    identify(
+        client,
+        app_id,
+        {"id": "u1"},
+        session=session,
+        **{"X-Promptify-Page-Url": "https://app.test/b"},
+    )
     assert last_page() == "https://app.test/a"  # page-to-page browsing writes nothing
     clock.advance(seconds=61)
-    identify(client, app_id, {"id": "u1"}, session=session, **{"X-Promptify-Page-Url": "https://app.test/c"})
+    identify(
+        client,
+        app_id,
+        {"id": "u1"},
+        session=session,
+        **{"X-Promptify-Page-Url": "https://app.test/c"},
+    )
     assert last_page() == "https://app.test/c"
 
 
@@ -252,4 +309,7 @@ def test_saving_origins_that_are_already_allowed(app):
         workspaces.set_origins(workspace, ["https://a.test", "https://b.test"])
         workspaces.set_origins(workspace, ["https://b.test/", "https://c.test"])
         db.session.expire_all()
-        assert [o.origin for o in workspaces.get_workspace(app_id).origins] == ["https://b.test", "https://c.test"]
+        assert [o.origin for o in workspaces.get_workspace(app_id).origins] == [
+            "https://b.test",
+            "https://c.test",
+        ]

@@ -37,7 +37,9 @@ def count_statements(app):
 
 def test_list_is_newest_first(client, app, app_id, login):
     login("agent")
-    make_conversation(app, app_id, external_id="old", name="Old Olga", messages=("first",), at_offset_seconds=-60)
+    make_conversation(
+        app, app_id, external_id="old", name="Old Olga", messages=("first",), at_offset_seconds=-60
+    )
     make_conversation(app, app_id, external_id="new", name="New Nina", messages=("second",))
     html = client.get("/inbox").get_data(as_text=True)
     assert html.index("New Nina") < html.index("Old Olga")
@@ -45,10 +47,20 @@ def test_list_is_newest_first(client, app, app_id, login):
 
 def test_filters_and_search(client, app, app_id, login):
     login("agent")
-    identify(client, app_id, {"id": "acme-user", "name": "Ann", "email": "ann@example.com",
-                              "organizations": [{"id": "o1", "name": "Acme Corp"}]})
+    identify(
+        client,
+        app_id,
+        {
+            "id": "acme-user",
+            "name": "Ann",
+            "email": "ann@example.com",
+            "organizations": [{"id": "o1", "name": "Acme Corp"}],
+        },
+    )
     make_conversation(app, app_id, external_id="acme-user", messages=("About Acme",))
-    make_conversation(app, app_id, external_id="bob", name="Bob", messages=("Closed one",), status="closed")
+    make_conversation(
+        app, app_id, external_id="bob", name="Bob", messages=("Closed one",), status="closed"
+    )
     assert "About Acme" in client.get("/inbox?status=open").get_data(as_text=True)
     assert "Closed one" not in client.get("/inbox?status=open").get_data(as_text=True)
     assert "Closed one" in client.get("/inbox?status=closed").get_data(as_text=True)
@@ -77,16 +89,46 @@ def test_panel_shows_verified_user_with_attrs_and_organizations(client, app, app
     key = make_private_key("Ed25519")
     add_key(app, app_id, key)
     import time
-    token = sign(key, {"id": "user-123", "exp": int(time.time()) + 300, "name": "Jane Doe", "email": "jane@example.com",
-                       "avatarUrl": "https://example.com/avatar.jpg", "attrs": {"plan": "pro", "active": True},
-                       "organizations": [{"id": "org-456", "name": "Acme Corp", "attrs": {"industry": "SaaS"}}]})
+
+    token = sign(
+        key,
+        {
+            "id": "user-123",
+            "exp": int(time.time()) + 300,
+            "name": "Jane Doe",
+            "email": "jane@example.com",
+            "avatarUrl": "https://example.com/avatar.jpg",
+            "attrs": {"plan": "pro", "active": True},
+            "organizations": [
+                {"id": "org-456", "name": "Acme Corp", "attrs": {"industry": "SaaS"}}
+            ],
+        },
+    )
     assert identify(client, app_id, {"jwt": token}).status_code == 200
-    cid = make_conversation(app, app_id, external_id="user-123", verified=True, messages=("Hi there",))
-    make_conversation(app, app_id, external_id="user-123", messages=("Earlier question",), at_offset_seconds=-30)
+    cid = make_conversation(
+        app, app_id, external_id="user-123", verified=True, messages=("Hi there",)
+    )
+    make_conversation(
+        app, app_id, external_id="user-123", messages=("Earlier question",), at_offset_seconds=-30
+    )
     login("agent")
     panel = client.get(f"/inbox/{cid}", headers=HX).get_data(as_text=True)
-    for text in ["Jane Doe", "jane@example.com", "user-123", "Verified", "plan", "pro", "active", "true",
-                 "Acme Corp", "industry", "SaaS", "https://example.com/avatar.jpg", "Earlier question", "verified session"]:
+    for text in [
+        "Jane Doe",
+        "jane@example.com",
+        "user-123",
+        "Verified",
+        "plan",
+        "pro",
+        "active",
+        "true",
+        "Acme Corp",
+        "industry",
+        "SaaS",
+        "https://example.com/avatar.jpg",
+        "Earlier question",
+        "verified session",
+    ]:
         assert text in panel, text
     assert "identity was not proven" not in panel
 
@@ -103,8 +145,16 @@ def test_panel_warns_for_unverified_and_shows_anonymous(client, app, app_id, log
 def test_everything_from_the_widget_is_escaped(client, app, app_id, login):
     login("agent")
     evil = '<script>alert(1)</script>"><img src=x onerror=alert(1)>'
-    identify(client, app_id, {"id": "x", "name": evil, "attrs": {"note": evil},
-                              "organizations": [{"id": "o", "name": evil, "attrs": {"k": evil}}]})
+    identify(
+        client,
+        app_id,
+        {
+            "id": "x",
+            "name": evil,
+            "attrs": {"note": evil},
+            "organizations": [{"id": "o", "name": evil, "attrs": {"k": evil}}],
+        },
+    )
     cid = make_conversation(app, app_id, external_id="x", messages=(evil,))
     for path in [f"/inbox/{cid}", "/inbox", "/contacts", "/organizations"]:
         html = client.get(path).get_data(as_text=True)
@@ -122,7 +172,16 @@ def test_poll_answers_204_then_new_messages_then_286(client, app, app_id, login)
     assert client.get(f"/inbox/{cid}/poll?after={last}", headers=HX).status_code == 204
     with app.app_context():
         from promptify import clock
-        db.session.add(Message(conversation_id=cid, author="contact", body="Are you there?", verified=False, created_at=clock.now()))
+
+        db.session.add(
+            Message(
+                conversation_id=cid,
+                author="contact",
+                body="Are you there?",
+                verified=False,
+                created_at=clock.now(),
+            )
+        )
         db.session.commit()
     response = client.get(f"/inbox/{cid}/poll?after={last}", headers=HX)
     assert response.status_code == 200 and "Are you there?" in response.get_data(as_text=True)
@@ -150,7 +209,14 @@ def test_statement_count_does_not_grow_with_rows(client, app, app_id, login):
     assert len(many) == small_list
     with count_statements(app) as panel_small:
         client.get(f"/inbox/{cid}", headers=HX)
-    identify(client, app_id, {"id": "panel-user", "organizations": [{"id": f"o{i}", "name": f"Org {i}"} for i in range(10)]})
+    identify(
+        client,
+        app_id,
+        {
+            "id": "panel-user",
+            "organizations": [{"id": f"o{i}", "name": f"Org {i}"} for i in range(10)],
+        },
+    )
     for _ in range(5):
         make_conversation(app, app_id, external_id="panel-user", messages=("a", "b", "c"))
     with count_statements(app) as panel_big:
@@ -164,8 +230,20 @@ def test_statement_count_does_not_grow_with_rows(client, app, app_id, login):
 
 def test_directories_search_and_organization_page(client, app, app_id, login):
     login("agent")
-    identify(client, app_id, {"id": "m1", "name": "Mia", "organizations": [{"id": "o1", "name": "Acme Corp", "attrs": {"tier": "gold"}}]})
-    identify(client, app_id, {"id": "m2", "name": "Max", "organizations": [{"id": "o1", "name": "Acme Corp"}]})
+    identify(
+        client,
+        app_id,
+        {
+            "id": "m1",
+            "name": "Mia",
+            "organizations": [{"id": "o1", "name": "Acme Corp", "attrs": {"tier": "gold"}}],
+        },
+    )
+    identify(
+        client,
+        app_id,
+        {"id": "m2", "name": "Max", "organizations": [{"id": "o1", "name": "Acme Corp"}]},
+    )
     identify(client, app_id, {"id": "z", "name": "Zed"})
     contacts = client.get("/contacts?q=Acme").get_data(as_text=True)
     assert "Mia" in contacts and "Max" in contacts and "Zed" not in contacts
@@ -174,6 +252,7 @@ def test_directories_search_and_organization_page(client, app, app_id, login):
     from sqlalchemy import select
 
     from promptify.models import Organization
+
     with app.app_context():
         org_id = db.session.scalar(select(Organization.id))
     page = client.get(f"/organizations/{org_id}").get_data(as_text=True)
@@ -188,6 +267,7 @@ def test_contacts_paging_uses_a_cursor(client, app, app_id, login, clock):
     first = client.get("/contacts").get_data(as_text=True)
     assert "Person 29" in first and "Person 00" not in first and "before=" in first
     import re
+
     link = re.search(r'href="(/contacts\?[^"]*before=[^"]+)"', first).group(1).replace("&amp;", "&")
     second = client.get(link).get_data(as_text=True)
     assert "Person 00" in second and "Person 29" not in second
@@ -197,13 +277,19 @@ def test_reply_close_reopen_and_assign_without_reload(client, app, app_id, login
     login("agent")
     cid = make_conversation(app, app_id, name="Rita")
     token = csrf()
-    assert client.post(f"/inbox/{cid}/reply", data={"body": "On it!"}, headers=HX).status_code == 400  # no CSRF
-    reply = client.post(f"/inbox/{cid}/reply", data={"body": "On it!", "csrf_token": token}, headers=HX)
+    assert (
+        client.post(f"/inbox/{cid}/reply", data={"body": "On it!"}, headers=HX).status_code == 400
+    )  # no CSRF
+    reply = client.post(
+        f"/inbox/{cid}/reply", data={"body": "On it!", "csrf_token": token}, headers=HX
+    )
     assert reply.status_code == 200 and "On it!" in reply.get_data(as_text=True)
     assert reply.headers["HX-Trigger"] == "conversation-updated"
     empty = client.post(f"/inbox/{cid}/reply", data={"body": "", "csrf_token": token}, headers=HX)
     assert empty.status_code == 422 and "Write a reply first." in empty.get_data(as_text=True)
-    closed = client.post(f"/inbox/{cid}/status", data={"status": "closed", "csrf_token": token}, headers=HX)
+    closed = client.post(
+        f"/inbox/{cid}/status", data={"status": "closed", "csrf_token": token}, headers=HX
+    )
     assert "Reopen" in closed.get_data(as_text=True)
     assert "Rita" not in client.get("/inbox?status=open").get_data(as_text=True)
     client.post(f"/inbox/{cid}/status", data={"status": "open", "csrf_token": token}, headers=HX)
@@ -217,12 +303,21 @@ def test_reply_close_reopen_and_assign_without_reload(client, app, app_id, login
 def test_agent_reply_reaches_the_widget(client, app, app_id, login, csrf):
     visitor = identify(client, app_id, {"id": "w1", "name": "Wanda"})
     session = visitor.json["session"]
-    started = client.post(f"/widget/v1/apps/{app_id}/conversations", json={"body": "Help"}, headers={"X-Promptify-Session": session})
+    started = client.post(
+        f"/widget/v1/apps/{app_id}/conversations",
+        json={"body": "Help"},
+        headers={"X-Promptify-Session": session},
+    )
     assert started.status_code == 201
     cid = started.json["conversation"]["id"]
     login("agent")
-    client.post(f"/inbox/{cid}/reply", data={"body": "Here to help", "csrf_token": csrf()}, headers=HX)
-    messages = client.get(f"/widget/v1/apps/{app_id}/conversations/{cid}/messages", headers={"X-Promptify-Session": session})
+    client.post(
+        f"/inbox/{cid}/reply", data={"body": "Here to help", "csrf_token": csrf()}, headers=HX
+    )
+    messages = client.get(
+        f"/widget/v1/apps/{app_id}/conversations/{cid}/messages",
+        headers={"X-Promptify-Session": session},
+    )
     assert [m["body"] for m in messages.json["messages"]] == ["Help", "Here to help"]
     assert messages.json["messages"][1]["author"] == "agent"
 
@@ -230,9 +325,13 @@ def test_agent_reply_reaches_the_widget(client, app, app_id, login, csrf):
 def test_reply_with_a_nul_character_is_a_form_error(client, app, app_id, login, csrf):
     login("agent")
     cid = make_conversation(app, app_id)
-    response = client.post(f"/inbox/{cid}/reply", data={"body": "bad\x00body", "csrf_token": csrf()}, headers=HX)
+    response = client.post(
+        f"/inbox/{cid}/reply", data={"body": "bad\x00body", "csrf_token": csrf()}, headers=HX
+    )
     assert response.status_code == 422
-    assert "<html" not in response.get_data(as_text=True) and "NUL" in response.get_data(as_text=True)
+    assert "<html" not in response.get_data(as_text=True) and "NUL" in response.get_data(
+        as_text=True
+    )
 
 
 def test_contact_page_links_to_conversations_without_inbox_targets(client, app, app_id, login):

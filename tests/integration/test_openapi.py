@@ -22,16 +22,27 @@ def test_document_is_served(client):
 def test_api_conforms_to_its_schema(app, client):
     app_id = make_workspace(app)
     session = identify(client, app_id, {"id": "schema-user"}).json["session"]
-    client.post(f"/widget/v1/apps/{app_id}/conversations", json={"body": "hello"}, headers={"X-Promptify-Session": session})
+    client.post(
+        f"/widget/v1/apps/{app_id}/conversations",
+        json={"body": "hello"},
+        headers={"X-Promptify-Session": session},
+    )
     schema = schemathesis.openapi.from_wsgi("/widget/v1/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) == 5
-    conversation_id = client.get(f"/widget/v1/apps/{app_id}/conversations",
-                                 headers={"X-Promptify-Session": session}).json["conversations"][0]["id"]
+    conversation_id = client.get(
+        f"/widget/v1/apps/{app_id}/conversations", headers={"X-Promptify-Session": session}
+    ).json["conversations"][0]["id"]
     successes = 0
     for operation in operations:  # known-good calls first, so the success schemas are exercised
-        body = {"id": "schema-user", "name": "S"} if operation.path.endswith("identify") else {"body": "hi"}
-        extra = {"body": body, "media_type": "application/json"} if operation.method == "post" else {}
+        body = (
+            {"id": "schema-user", "name": "S"}
+            if operation.path.endswith("identify")
+            else {"body": "hi"}
+        )
+        extra = (
+            {"body": body, "media_type": "application/json"} if operation.method == "post" else {}
+        )
         case = operation.Case(
             path_parameters={"app_id": app_id, "conversation_id": conversation_id},
             headers={"X-Promptify-Session": session},
@@ -43,8 +54,11 @@ def test_api_conforms_to_its_schema(app, client):
     assert successes == 5
 
     for operation in operations:
+
         @given(case=operation.as_strategy())
-        @settings(max_examples=30, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=30, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+        )
         def check(case):  # type: ignore[no-untyped-def]
             case.path_parameters = {**(case.path_parameters or {}), "app_id": app_id}
             if not (case.headers or {}).get("X-Promptify-Session"):

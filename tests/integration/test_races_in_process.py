@@ -30,7 +30,9 @@ def _token(key, clock, user="u1", **claims):
 
 
 def _conversations(client, app_id, session):
-    return client.get(f"/widget/v1/apps/{app_id}/conversations", headers={"X-Promptify-Session": session})
+    return client.get(
+        f"/widget/v1/apps/{app_id}/conversations", headers={"X-Promptify-Session": session}
+    )
 
 
 def _race(app, first, second, *, before: tuple[str, ...]):
@@ -45,8 +47,11 @@ def _race(app, first, second, *, before: tuple[str, ...]):
         done.set()
 
     def hook(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith(before) and threading.current_thread() is main \
-                and not done.is_set():
+        if (
+            statement.lstrip().upper().startswith(before)
+            and threading.current_thread() is main
+            and not done.is_set()
+        ):
             worker = threading.Thread(target=run_second)
             worker.start()
             worker.join(timeout=20)
@@ -86,14 +91,18 @@ def test_crafted_headers_on_identify_never_answer_5xx(client, app_id, headers):
 
 
 @pytest.mark.postgresql_only
-def test_readding_a_revoked_key_does_not_revive_a_session_that_raced_the_revocation(app, client, app_id, key, clock):
+def test_readding_a_revoked_key_does_not_revive_a_session_that_raced_the_revocation(
+    app, client, app_id, key, clock
+):
     """PostgreSQL, READ COMMITTED: the revoke commits between an identify's key check and its
     session INSERT, so its cascade cannot see that session. The key state read with every session
     keeps it dead, and re-adding the key ends it for good (docs/security.md, "Cascades")."""
     from promptify.models import Workspace
     from promptify.services import keys as keys_service
 
-    before = identify(client, app_id, {"jwt": _token(key, clock, "u0")}).json["session"]  # sets last_verified_at
+    before = identify(client, app_id, {"jwt": _token(key, clock, "u0")}).json[
+        "session"
+    ]  # sets last_verified_at
     thumbprint = add_key(app, app_id, key)
 
     def revoke_in_another_process():
@@ -102,55 +111,84 @@ def test_readding_a_revoked_key_does_not_revive_a_session_that_raced_the_revocat
             keys_service.revoke_key(workspace, thumbprint, now=clock.current)
 
     raced, revoked = _race(
-        app, lambda: identify(client, app_id, {"jwt": _token(key, clock, "u1")}), revoke_in_another_process,
+        app,
+        lambda: identify(client, app_id, {"jwt": _token(key, clock, "u1")}),
+        revoke_in_another_process,
         before=("INSERT INTO WIDGET_SESSION",),
     )
     assert revoked
-    assert raced.status_code == 200, raced.json  # its key check passed before the revocation committed
+    assert raced.status_code == 200, (
+        raced.json
+    )  # its key check passed before the revocation committed
     raced_session = raced.json["session"]
     assert _conversations(client, app_id, raced_session).json["error"]["code"] == "session_expired"
     assert _conversations(client, app_id, before).json["error"]["code"] == "session_expired"
 
     add_key(app, app_id, key)  # the admin re-adds the key (e.g. revoked the wrong one)
-    assert _conversations(client, app_id, before).status_code == 401  # ended by the revocation: stays ended
+    assert (
+        _conversations(client, app_id, before).status_code == 401
+    )  # ended by the revocation: stays ended
     revived = _conversations(client, app_id, raced_session)
-    assert revived.status_code == 401, "a session verified by a key revoked before it was written is live again"
+    assert revived.status_code == 401, (
+        "a session verified by a key revoked before it was written is live again"
+    )
 
 
 # --- email claims -------------------------------------------------------------------------
 
 
-def test_a_typed_email_differing_only_in_case_is_still_shown_as_a_claim(app, client, login, app_id, key, clock):
+def test_a_typed_email_differing_only_in_case_is_still_shown_as_a_claim(
+    app, client, login, app_id, key, clock
+):
     identify(client, app_id, {"jwt": _token(key, clock, "u1", email="Jane.Doe@example.com")})
     typed = identify(client, app_id, {"id": None, "email": "jane.doe@example.com"}).json["session"]
     conversation_id = client.post(
-        f"/widget/v1/apps/{app_id}/conversations", json={"body": "hi"}, headers={"X-Promptify-Session": typed}
+        f"/widget/v1/apps/{app_id}/conversations",
+        json={"body": "hi"},
+        headers={"X-Promptify-Session": typed},
     ).json["conversation"]["id"]
     login("agent")
-    panel = client.get(f"/inbox/{conversation_id}", headers={"HX-Request": "true"}).get_data(as_text=True)
-    assert "claimed, not proven" in panel, "the verified user's address, re-cased, shows as a plain email"
+    panel = client.get(f"/inbox/{conversation_id}", headers={"HX-Request": "true"}).get_data(
+        as_text=True
+    )
+    assert "claimed, not proven" in panel, (
+        "the verified user's address, re-cased, shows as a plain email"
+    )
 
 
-def test_a_claimed_email_is_not_the_plain_title_of_the_conversation(app, client, login, app_id, key, clock):
+def test_a_claimed_email_is_not_the_plain_title_of_the_conversation(
+    app, client, login, app_id, key, clock
+):
     identify(client, app_id, {"jwt": _token(key, clock, "u1", email="jane@example.com")})
     typed = identify(client, app_id, {"id": None, "email": "jane@example.com"}).json["session"]
     conversation_id = client.post(
-        f"/widget/v1/apps/{app_id}/conversations", json={"body": "hi"}, headers={"X-Promptify-Session": typed}
+        f"/widget/v1/apps/{app_id}/conversations",
+        json={"body": "hi"},
+        headers={"X-Promptify-Session": typed},
     ).json["conversation"]["id"]
     login("agent")
-    page = client.get(f"/inbox/{conversation_id}", headers={"HX-Request": "true"}).get_data(as_text=True)
-    assert "<h1>jane@example.com</h1>" not in page, "the heading shows the claimed address as the visitor's identity"
+    page = client.get(f"/inbox/{conversation_id}", headers={"HX-Request": "true"}).get_data(
+        as_text=True
+    )
+    assert "<h1>jane@example.com</h1>" not in page, (
+        "the heading shows the claimed address as the visitor's identity"
+    )
 
 
 # --- a read racing the merge of its anonymous session --------------------------------------
 
 
-def test_a_poll_racing_the_merge_of_its_anonymous_session_is_never_a_5xx(app, client, app_id, key, clock):
+def test_a_poll_racing_the_merge_of_its_anonymous_session_is_never_a_5xx(
+    app, client, app_id, key, clock
+):
     """A poll whose visitor is merged away between its read and its last-use write answers from
     what it read, or `session_required`; never a 5xx (docs/security.md, "Concurrency guarantees")."""
     anonymous = identify(client, app_id, {"id": None}).json["session"]
-    client.post(f"/widget/v1/apps/{app_id}/conversations", json={"body": "hi"},
-                headers={"X-Promptify-Session": anonymous})
+    client.post(
+        f"/widget/v1/apps/{app_id}/conversations",
+        json={"body": "hi"},
+        headers={"X-Promptify-Session": anonymous},
+    )
     clock.advance(seconds=61)  # the poll's last-use write is due
 
     def sign_in_in_another_process():
@@ -159,7 +197,9 @@ def test_a_poll_racing_the_merge_of_its_anonymous_session_is_never_a_5xx(app, cl
             assert response.status_code == 200
 
     response, merged = _race(
-        app, lambda: _conversations(client, app_id, anonymous), sign_in_in_another_process,
+        app,
+        lambda: _conversations(client, app_id, anonymous),
+        sign_in_in_another_process,
         before=("BEGIN IMMEDIATE", "UPDATE WIDGET_SESSION SET LAST_USED_AT"),
     )
     assert merged
@@ -169,13 +209,16 @@ def test_a_poll_racing_the_merge_of_its_anonymous_session_is_never_a_5xx(app, cl
 # --- odd claims reach the failure log intact (no silent loss on PostgreSQL JSONB) -----------
 
 
-@pytest.mark.parametrize("odd", [
-    {"a\x00b": "x\x00y"},
-    {"deep": [[[[[[["x"]]]]]]], "arr": list(range(2000))},
-    {"big": 10**40, "neg": -(10**40), "f": 1e308, "tiny": 5e-324},
-    {"k" * 300: "v" * 5000},
-    {"\u2028\ufeff": "\U0001f600"},
-])
+@pytest.mark.parametrize(
+    "odd",
+    [
+        {"a\x00b": "x\x00y"},
+        {"deep": [[[[[[["x"]]]]]]], "arr": list(range(2000))},
+        {"big": 10**40, "neg": -(10**40), "f": 1e308, "tiny": 5e-324},
+        {"k" * 300: "v" * 5000},
+        {"\u2028\ufeff": "\U0001f600"},
+    ],
+)
 def test_odd_claims_of_a_refused_token_are_logged(app, client, app_id, key, clock, odd):
     from promptify.models import IdentifyFailure
 
@@ -189,9 +232,13 @@ def test_odd_claims_of_a_refused_token_are_logged(app, client, app_id, key, cloc
 @pytest.mark.parametrize("attrs", [{"n": 10**200}, {"n": -(2**63)}, {"n": 2**64}, {"f": 1e308}])
 def test_odd_numbers_in_attrs_never_5xx(client, app_id, attrs):
     organizations = [{"id": "o", "name": "O", "attrs": attrs}]
-    response = identify(client, app_id, {"id": "u1", "attrs": attrs, "organizations": organizations})
+    response = identify(
+        client, app_id, {"id": "u1", "attrs": attrs, "organizations": organizations}
+    )
     assert response.status_code < 500, response.get_data(as_text=True)[:300]
-    again = identify(client, app_id, {"id": "u1", "attrs": attrs}, session=response.json.get("session"))
+    again = identify(
+        client, app_id, {"id": "u1", "attrs": attrs}, session=response.json.get("session")
+    )
     assert again.status_code < 500
 
 
@@ -201,7 +248,9 @@ _BOOKKEEPING = ("UPDATE CONTACT SET", "UPDATE WIDGET_SESSION SET")
 
 
 @pytest.mark.postgresql_only
-def test_same_user_page_load_racing_a_switch_in_another_tab_is_never_a_5xx(app, client, app_id, clock):
+def test_same_user_page_load_racing_a_switch_in_another_tab_is_never_a_5xx(
+    app, client, app_id, clock
+):
     session = identify(client, app_id, {"id": "u1"}).json["session"]
     clock.advance(seconds=61)  # the page load's throttled last-seen write is due
 
@@ -209,22 +258,37 @@ def test_same_user_page_load_racing_a_switch_in_another_tab_is_never_a_5xx(app, 
         with app.test_client() as other:
             assert identify(other, app_id, {"id": "u2"}, session=session).status_code == 200
 
-    response, raced = _race(app, lambda: identify(client, app_id, {"id": "u1"}, session=session), switch_in_other_tab,
-                           before=_BOOKKEEPING)
+    response, raced = _race(
+        app,
+        lambda: identify(client, app_id, {"id": "u1"}, session=session),
+        switch_in_other_tab,
+        before=_BOOKKEEPING,
+    )
     assert raced
     assert response.status_code < 500, response.get_data(as_text=True)[:300]
 
 
 @pytest.mark.postgresql_only
-def test_anonymous_page_load_racing_the_sign_in_in_another_tab_is_never_a_5xx(app, client, app_id, key, clock):
+def test_anonymous_page_load_racing_the_sign_in_in_another_tab_is_never_a_5xx(
+    app, client, app_id, key, clock
+):
     session = identify(client, app_id, {"id": None}).json["session"]
     clock.advance(seconds=61)
 
     def sign_in_in_other_tab():
         with app.test_client() as other:
-            assert identify(other, app_id, {"jwt": _token(key, clock, "u1")}, session=session).status_code == 200
+            assert (
+                identify(
+                    other, app_id, {"jwt": _token(key, clock, "u1")}, session=session
+                ).status_code
+                == 200
+            )
 
-    response, raced = _race(app, lambda: identify(client, app_id, {"id": None}, session=session), sign_in_in_other_tab,
-                           before=_BOOKKEEPING)
+    response, raced = _race(
+        app,
+        lambda: identify(client, app_id, {"id": None}, session=session),
+        sign_in_in_other_tab,
+        before=_BOOKKEEPING,
+    )
     assert raced
     assert response.status_code < 500, response.get_data(as_text=True)[:300]

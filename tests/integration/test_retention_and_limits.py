@@ -6,7 +6,14 @@ from sqlalchemy import func, select
 
 from promptify.extensions import db
 from promptify.models import Contact, IdentifyFailure, UsedJti, WidgetSession
-from tests.factories import add_key, identify, make_conversation, make_private_key, make_workspace, sign
+from tests.factories import (
+    add_key,
+    identify,
+    make_conversation,
+    make_private_key,
+    make_workspace,
+    sign,
+)
 
 
 def _count(app, model):
@@ -19,25 +26,55 @@ def test_purge_removes_only_what_no_rule_needs(app, client, runner, clock):
     key = make_private_key("Ed25519")
     add_key(app, app_id, key)
     exp = int(clock.current.timestamp()) + 60
-    assert identify(client, app_id, {"jwt": sign(key, {"id": "u1", "exp": exp, "jti": "old"})}).status_code == 200
+    assert (
+        identify(
+            client, app_id, {"jwt": sign(key, {"id": "u1", "exp": exp, "jti": "old"})}
+        ).status_code
+        == 200
+    )
     stale = identify(client, app_id, {"id": None}).json["session"]
     talking = identify(client, app_id, {"id": None})
     with app.app_context():
-        talker = db.session.scalars(select(Contact).where(Contact.external_id.is_(None))).all()[-1].id
-    client.post(f"/widget/v1/apps/{app_id}/conversations", json={"body": "hi"},
-                headers={"X-Promptify-Session": talking.json["session"]})
+        talker = (
+            db.session.scalars(select(Contact).where(Contact.external_id.is_(None))).all()[-1].id
+        )
+    client.post(
+        f"/widget/v1/apps/{app_id}/conversations",
+        json={"body": "hi"},
+        headers={"X-Promptify-Session": talking.json["session"]},
+    )
     identify(client, app_id, {"id": "u2", "avatarURL": "typo"})  # a failure
     clock.advance(days=31)
     fresh = identify(client, app_id, {"id": None})
     assert fresh.status_code == 200
-    assert runner.invoke(args=["purge"]).stdout.split() == ["jti", "1", "sessions", "3", "anonymous_contacts", "1", "failures", "1"]
+    assert runner.invoke(args=["purge"]).stdout.split() == [
+        "jti",
+        "1",
+        "sessions",
+        "3",
+        "anonymous_contacts",
+        "1",
+        "failures",
+        "1",
+    ]
     assert _count(app, UsedJti) == 0 and _count(app, IdentifyFailure) == 0
     with app.app_context():
         remaining = {c.external_id or c.id for c in db.session.scalars(select(Contact))}
-    assert talker in remaining and "u1" in remaining and len(remaining) == 3  # u1, the talker, the fresh one
+    assert (
+        talker in remaining and "u1" in remaining and len(remaining) == 3
+    )  # u1, the talker, the fresh one
     assert identify(client, app_id, {"id": None}, session=stale).json["session"] != stale
     assert _count(app, WidgetSession) >= 2
-    assert runner.invoke(args=["purge"]).stdout.split() == ["jti", "0", "sessions", "0", "anonymous_contacts", "0", "failures", "0"]
+    assert runner.invoke(args=["purge"]).stdout.split() == [
+        "jti",
+        "0",
+        "sessions",
+        "0",
+        "anonymous_contacts",
+        "0",
+        "failures",
+        "0",
+    ]
 
 
 def test_purge_keeps_anonymous_visitors_with_conversations(app, runner, clock):
@@ -75,8 +112,13 @@ def test_rate_limits_can_be_switched_off_from_the_environment(app, monkeypatch):
 
     monkeypatch.setenv("PROMPTIFY_RATELIMIT_ENABLED", "false")
     monkeypatch.setenv("PROMPTIFY_WIDGET_RATE_LIMIT_PER_ADDRESS", "1 per minute")
-    unlimited = create_app({"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
-                            "SECRET_KEY": "x", "CLOCK": app.config["CLOCK"]})
+    unlimited = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+            "SECRET_KEY": "x",
+            "CLOCK": app.config["CLOCK"],
+        }
+    )
     app_id = make_workspace(unlimited)
     client = unlimited.test_client()
     assert [identify(client, app_id, {"id": None}).status_code for _ in range(3)] == [200] * 3
@@ -100,12 +142,18 @@ def test_rate_limits_can_be_shared_through_redis(app):
         if os.environ.get("CI") == "true":
             raise
         pytest.skip(f"Redis is not reachable: {error}")
-    config = {"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"], "SECRET_KEY": "x",
-              "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/15",
-              "WIDGET_RATE_LIMIT_PER_APP": "3 per minute"}
+    config = {
+        "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+        "SECRET_KEY": "x",
+        "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/15",
+        "WIDGET_RATE_LIMIT_PER_APP": "3 per minute",
+    }
     app_id = make_workspace(app)
     first, second = create_app(config), create_app(config)
-    statuses = [identify(worker.test_client(), app_id, {"id": None}).status_code for worker in (first, second, first, second)]
+    statuses = [
+        identify(worker.test_client(), app_id, {"id": None}).status_code
+        for worker in (first, second, first, second)
+    ]
     assert statuses == [200, 200, 200, 429]
     counters = server.keys(f"*{app_id}*")  # app ids are unique: these are this test's counters
     assert counters  # the counters live in Redis, not in a worker
@@ -118,14 +166,22 @@ def test_rate_limits_can_be_shared_through_redis(app):
 def test_behind_a_proxy_the_visitor_address_and_https_are_trusted(app):
     from promptify import create_app
 
-    config = {"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"], "SECRET_KEY": "x",
-              "PROXY_HOPS": 1, "WIDGET_RATE_LIMIT_PER_ADDRESS": "2 per minute"}
+    config = {
+        "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+        "SECRET_KEY": "x",
+        "PROXY_HOPS": 1,
+        "WIDGET_RATE_LIMIT_PER_ADDRESS": "2 per minute",
+    }
     proxied = create_app(config)
     client = proxied.test_client()
     app_id = make_workspace(proxied)
     one = {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"}
     other = {"X-Forwarded-For": "198.51.100.9", "X-Forwarded-Proto": "https"}
-    assert [identify(client, app_id, {"id": None}, **one).status_code for _ in range(3)] == [200, 200, 429]
+    assert [identify(client, app_id, {"id": None}, **one).status_code for _ in range(3)] == [
+        200,
+        200,
+        429,
+    ]
     assert identify(client, app_id, {"id": None}, **other).status_code == 200  # another visitor
     assert "max-age" in client.get("/login", headers=other).headers["Strict-Transport-Security"]
     assert "Strict-Transport-Security" not in app.test_client().get("/login").headers

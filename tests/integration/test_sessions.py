@@ -19,7 +19,9 @@ def app_id(app):
 
 def _session_contact(app, token: str) -> Contact | None:
     with app.app_context():
-        session = db.session.scalar(select(WidgetSession).where(WidgetSession.token_hash == token_hash(token)))
+        session = db.session.scalar(
+            select(WidgetSession).where(WidgetSession.token_hash == token_hash(token))
+        )
         return None if session is None else db.session.get(Contact, session.contact_id)
 
 
@@ -27,8 +29,12 @@ def _add_conversation(app, contact_pk: int, now) -> int:
     with app.app_context():
         contact = db.session.get(Contact, contact_pk)
         conversation = Conversation(
-            workspace_id=contact.workspace_id, contact_id=contact.id, status="open",
-            preview="Hello", created_at=now, last_message_at=now,
+            workspace_id=contact.workspace_id,
+            contact_id=contact.id,
+            status="open",
+            preview="Hello",
+            created_at=now,
+            last_message_at=now,
         )
         db.session.add(conversation)
         db.session.commit()
@@ -36,12 +42,20 @@ def _add_conversation(app, contact_pk: int, now) -> int:
 
 
 def test_anonymous_visitor_merges_into_identified_contact(client, app, app_id, clock):
-    anonymous = identify(client, app_id, {"id": None, "email": "typed@example.com", "attrs": {"source": "ad", "plan": "free"}})
+    anonymous = identify(
+        client,
+        app_id,
+        {"id": None, "email": "typed@example.com", "attrs": {"source": "ad", "plan": "free"}},
+    )
     anon_pk = stored_contacts(app)[0]["pk"]
     conversation_id = _add_conversation(app, anon_pk, clock.current)
-    identify(client, app_id, {"id": "u1", "name": "Ann"})  # existing identified contact, other browser
+    identify(
+        client, app_id, {"id": "u1", "name": "Ann"}
+    )  # existing identified contact, other browser
     clock.advance(minutes=5)
-    merged = identify(client, app_id, {"id": "u1", "attrs": {"plan": "pro"}}, session=anonymous.json["session"])
+    merged = identify(
+        client, app_id, {"id": "u1", "attrs": {"plan": "pro"}}, session=anonymous.json["session"]
+    )
     assert merged.status_code == 200
     contact = merged.json["contact"]
     assert contact["email"] == "typed@example.com"  # filled: the identified contact had none
@@ -56,7 +70,9 @@ def test_anonymous_visitor_merges_into_identified_contact(client, app, app_id, c
 
 def test_merge_does_not_override_what_the_identified_contact_has(client, app, app_id):
     identify(client, app_id, {"id": "u1", "email": "real@example.com"})
-    anonymous = identify(client, app_id, {"id": None, "email": "typed@example.com", "name": "Typed"})
+    anonymous = identify(
+        client, app_id, {"id": None, "email": "typed@example.com", "name": "Typed"}
+    )
     merged = identify(client, app_id, {"id": "u1", "name": None}, session=anonymous.json["session"])
     assert merged.json["contact"]["email"] == "real@example.com"
     assert merged.json["contact"]["name"] is None  # the payload cleared it explicitly
@@ -76,7 +92,10 @@ def test_user_switch_issues_a_fresh_session_and_kills_the_old_one(client, app, a
     assert second.json["contact"]["email"] is None  # nothing of u1 leaks into u2
     assert _session_contact(app, second.json["session"]).external_id == "u2"
     assert _session_contact(app, first.json["session"]) is None
-    assert {c["id"] for c in stored_contacts(app)} == {"u1", "u2"}  # no merge between identified users
+    assert {c["id"] for c in stored_contacts(app)} == {
+        "u1",
+        "u2",
+    }  # no merge between identified users
 
 
 def test_logout_gives_a_new_anonymous_visitor(client, app, app_id):
@@ -94,7 +113,9 @@ def test_session_from_another_workspace_is_ignored(client, app, app_id):
     foreign = identify(client, other, {"id": None, "email": "x@example.com"})
     response = identify(client, app_id, {"id": "u1"}, session=foreign.json["session"])
     assert response.json["contact"]["email"] is None
-    assert _session_contact(app, foreign.json["session"]) is not None  # untouched in its own workspace
+    assert (
+        _session_contact(app, foreign.json["session"]) is not None
+    )  # untouched in its own workspace
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Contact)) == 2
 

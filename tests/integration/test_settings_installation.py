@@ -86,15 +86,25 @@ def test_agents_get_403_on_every_route_and_method(client, login, csrf, app, app_
     token = csrf()
     assert client.get(PAGE).status_code == 403
     assert client.get(PAGE, headers=HX).status_code == 403
-    assert client.post(ORIGINS, data={"origins": "https://a.example", "csrf_token": token}).status_code == 403
-    assert client.post(ORIGINS, data={"origins": "https://a.example"}, headers={**HX, "X-CSRFToken": token}).status_code == 403
+    assert (
+        client.post(ORIGINS, data={"origins": "https://a.example", "csrf_token": token}).status_code
+        == 403
+    )
+    assert (
+        client.post(
+            ORIGINS, data={"origins": "https://a.example"}, headers={**HX, "X-CSRFToken": token}
+        ).status_code
+        == 403
+    )
     assert _origins(app, app_id) == []
 
 
 def test_origins_post_without_csrf_token_is_refused(client, login, app, app_id):
     login("admin")
     assert client.post(ORIGINS, data={"origins": "https://a.example"}).status_code == 400
-    assert client.post(ORIGINS, data={"origins": "https://a.example"}, headers=HX).status_code == 400
+    assert (
+        client.post(ORIGINS, data={"origins": "https://a.example"}, headers=HX).status_code == 400
+    )
     assert _origins(app, app_id) == []
 
 
@@ -107,7 +117,10 @@ def test_snippet_carries_this_workspaces_app_id(client, login, app_id):
     text = response.get_data(as_text=True)
     assert response.status_code == 200 and "<html" in text
     snippet = code_of(text, "snippet")
-    assert snippet == f'<script src="http://localhost/widget/v1/promptify.js" data-app-id="{app_id}"></script>'
+    assert (
+        snippet
+        == f'<script src="http://localhost/widget/v1/promptify.js" data-app-id="{app_id}"></script>'
+    )
     assert "&lt;script src=" in text  # shown as code, never as a script of the console
     assert code_of(text, "set-user-anonymous") == "promptify.setUser({ id: null });"
     assert 'avatarUrl: "https://example.com/avatar.jpg"' in code_of(text, "set-user-unsigned")
@@ -139,9 +152,15 @@ def test_page_shows_the_workspace_chosen_in_the_switcher(client, login, app, app
 
 @pytest.mark.parametrize(
     ("key_type", "node_alg", "python_alg", "key_class"),
-    [("Ed25519", "EdDSA", "Ed25519", "OKPKey"), ("P-256", "ES256", "ES256", "ECKey"), ("RSA", "RS256", "RS256", "RSAKey")],
+    [
+        ("Ed25519", "EdDSA", "Ed25519", "OKPKey"),
+        ("P-256", "ES256", "ES256", "ECKey"),
+        ("RSA", "RS256", "RS256", "RSAKey"),
+    ],
 )
-def test_examples_follow_the_current_key_type(client, login, app, app_id, key_type, node_alg, python_alg, key_class):
+def test_examples_follow_the_current_key_type(
+    client, login, app, app_id, key_type, node_alg, python_alg, key_class
+):
     add_key(app, app_id, make_private_key(key_type))
     login("admin")
     text = client.get(PAGE).get_data(as_text=True)
@@ -149,7 +168,10 @@ def test_examples_follow_the_current_key_type(client, login, app, app_id, key_ty
     assert f'.setProtectedHeader({{ alg: "{node_alg}" }})' in node
     assert '.setExpirationTime("5m")' in node and ".sign(privateKey);" in node
     assert f'importPKCS8(readFileSync("private.pem", "utf8"), "{node_alg}")' in node
-    assert f'jwt.encode({{"alg": "{python_alg}"}}, claims, private_key, algorithms=["{python_alg}"])' in python
+    assert (
+        f'jwt.encode({{"alg": "{python_alg}"}}, claims, private_key, algorithms=["{python_alg}"])'
+        in python
+    )
     assert f"from joserfc.jwk import {key_class}" in python
     assert f'"aud": "{app_id}"' in python and f'aud: "{app_id}"' in node
     assert "jti" in node and "jti" in python
@@ -161,8 +183,14 @@ def test_without_a_key_the_examples_use_eddsa_and_say_how_to_make_one(client, lo
     login("admin")
     text = client.get(PAGE).get_data(as_text=True)
     assert "no signing key yet" in text
-    assert code_of(text, "generate-key-pair").splitlines()[0].startswith("openssl genpkey -algorithm ed25519 -out private.pem")
-    assert "openssl pkey -in private.pem -pubout -out public.pem" in code_of(text, "generate-key-pair")
+    assert (
+        code_of(text, "generate-key-pair")
+        .splitlines()[0]
+        .startswith("openssl genpkey -algorithm ed25519 -out private.pem")
+    )
+    assert "openssl pkey -in private.pem -pubout -out public.pem" in code_of(
+        text, "generate-key-pair"
+    )
     assert 'alg: "EdDSA"' in code_of(text, "node")
 
 
@@ -180,7 +208,9 @@ def test_a_revoked_current_key_means_no_key(client, login, app, app_id):
 
 
 @pytest.mark.parametrize("key_type", ["Ed25519", "P-256", "RSA"])
-def test_the_python_example_mints_a_token_the_widget_verifies(client, login, app, app_id, key_type, tmp_path, monkeypatch):
+def test_the_python_example_mints_a_token_the_widget_verifies(
+    client, login, app, app_id, key_type, tmp_path, monkeypatch
+):
     key = make_private_key(key_type)
     add_key(app, app_id, key)
     login("admin")
@@ -193,7 +223,10 @@ def test_the_python_example_mints_a_token_the_widget_verifies(client, login, app
     response = identify(client, app_id, {"jwt": namespace["token"]})
     assert response.status_code == 200, response.json
     assert response.json["contact"]["verified"] is True
-    assert (response.json["contact"]["id"], response.json["contact"]["email"]) == ("user-123", "jane@example.com")
+    assert (response.json["contact"]["id"], response.json["contact"]["email"]) == (
+        "user-123",
+        "jane@example.com",
+    )
 
 
 def _node() -> str:
@@ -206,7 +239,9 @@ def _node() -> str:
 
 
 @pytest.mark.parametrize("key_type", ["Ed25519", "P-256", "RSA"])
-def test_the_node_example_mints_a_token_the_widget_verifies(client, login, app, app_id, key_type, tmp_path):
+def test_the_node_example_mints_a_token_the_widget_verifies(
+    client, login, app, app_id, key_type, tmp_path
+):
     node = _node()
     key = make_private_key(key_type)
     add_key(app, app_id, key)
@@ -215,7 +250,9 @@ def test_the_node_example_mints_a_token_the_widget_verifies(client, login, app, 
     (tmp_path / "private.pem").write_text(private_pem(key))
     (tmp_path / "node_modules").symlink_to(NODE_DIR / "node_modules", target_is_directory=True)
     (tmp_path / "example.mjs").write_text(example + "\nprocess.stdout.write(jwt);\n")
-    done = subprocess.run([node, "example.mjs"], cwd=tmp_path, capture_output=True, text=True, timeout=30, check=False)
+    done = subprocess.run(
+        [node, "example.mjs"], cwd=tmp_path, capture_output=True, text=True, timeout=30, check=False
+    )
     assert done.returncode == 0, done.stderr
     response = identify(client, app_id, {"jwt": done.stdout.strip()})
     assert response.status_code == 200, response.json
@@ -236,12 +273,20 @@ def test_good_lines_are_normalised_and_saved_with_prg(client, login, csrf, app, 
     lines = "HTTPS://App.Example.com/\n\n  http://localhost:3000  \nhttps://app.example.com:443\nhttp://shop.example:8080"
     response = client.post(ORIGINS, data={"origins": lines, "csrf_token": csrf(PAGE)})
     assert response.status_code == 303 and response.headers["Location"] == PAGE
-    assert _origins(app, app_id) == ["http://localhost:3000", "http://shop.example:8080", "https://app.example.com"]
+    assert _origins(app, app_id) == [
+        "http://localhost:3000",
+        "http://shop.example:8080",
+        "https://app.example.com",
+    ]
     text = client.get(PAGE).get_data(as_text=True)
     assert "Saved 3 allowed origins." in text
     assert "Any origin may call the widget API." not in text
     textarea = re.search(r"<textarea[^>]*>(.*?)</textarea>", text, re.S).group(1)
-    assert textarea.split() == ["http://localhost:3000", "http://shop.example:8080", "https://app.example.com"]
+    assert textarea.split() == [
+        "http://localhost:3000",
+        "http://shop.example:8080",
+        "https://app.example.com",
+    ]
 
 
 def test_saved_origins_are_enforced_by_the_widget_api(client, login, csrf, app, app_id):
@@ -267,7 +312,9 @@ def test_saved_origins_are_enforced_by_the_widget_api(client, login, csrf, app, 
 def test_a_bad_line_is_named_and_nothing_is_saved(client, login, csrf, app, app_id, line, message):
     login("admin")
     client.post(ORIGINS, data={"origins": "https://kept.example", "csrf_token": csrf(PAGE)})
-    response = client.post(ORIGINS, data={"origins": f"https://ok.example\n{line}", "csrf_token": csrf(PAGE)})
+    response = client.post(
+        ORIGINS, data={"origins": f"https://ok.example\n{line}", "csrf_token": csrf(PAGE)}
+    )
     text = response.get_data(as_text=True)
     assert response.status_code == 422 and "<html" in text
     assert "Line 2: " in text and str(escape(message)) in text and str(escape(repr(line))) in text
@@ -278,7 +325,9 @@ def test_a_bad_line_is_named_and_nothing_is_saved(client, login, csrf, app, app_
 
 def test_every_bad_line_is_reported_at_once(client, login, csrf, app_id):
     login("admin")
-    response = client.post(ORIGINS, data={"origins": "nope\nhttps://ok.example\n\nalso nope", "csrf_token": csrf(PAGE)})
+    response = client.post(
+        ORIGINS, data={"origins": "nope\nhttps://ok.example\n\nalso nope", "csrf_token": csrf(PAGE)}
+    )
     text = response.get_data(as_text=True)
     assert response.status_code == 422 and "Line 1: " in text and "Line 4: " in text
 
@@ -296,13 +345,19 @@ def test_emptying_the_list_allows_any_origin_again(client, login, csrf, app, app
 def test_htmx_posts_get_the_origins_fragment(client, login, csrf, app, app_id):
     login("admin")
     token = csrf(PAGE)
-    ok = client.post(ORIGINS, data={"origins": "https://App.example.com"}, headers={**HX, "X-CSRFToken": token})
+    ok = client.post(
+        ORIGINS, data={"origins": "https://App.example.com"}, headers={**HX, "X-CSRFToken": token}
+    )
     text = ok.get_data(as_text=True)
     assert ok.status_code == 200 and "<html" not in text and "HX-Request" in ok.headers["Vary"]
     assert text.lstrip().startswith('<section class="card" id="allowed-origins"')
     assert "Saved 1 allowed origin." in text and "<code>https://app.example.com</code>" in text
     bad = client.post(ORIGINS, data={"origins": "nope"}, headers={**HX, "X-CSRFToken": token})
-    assert bad.status_code == 422 and "<html" not in bad.get_data(as_text=True) and "HX-Request" in bad.headers["Vary"]
+    assert (
+        bad.status_code == 422
+        and "<html" not in bad.get_data(as_text=True)
+        and "HX-Request" in bad.headers["Vary"]
+    )
     assert "Line 1: " in bad.get_data(as_text=True)
     assert _origins(app, app_id) == ["https://app.example.com"]
 
@@ -318,7 +373,9 @@ def test_htmx_posts_get_the_origins_fragment(client, login, csrf, app, app_id):
 def test_origin_like_markup_is_refused_and_rendered_escaped(client, login, csrf, app, app_id, line):
     login("admin")
     for headers in ({}, {**HX, "X-CSRFToken": csrf(PAGE)}):
-        response = client.post(ORIGINS, data={"origins": line, "csrf_token": csrf(PAGE)}, headers=headers)
+        response = client.post(
+            ORIGINS, data={"origins": line, "csrf_token": csrf(PAGE)}, headers=headers
+        )
         text = response.get_data(as_text=True)
         assert response.status_code == 422
         assert "<script>alert" not in text and "<img" not in text

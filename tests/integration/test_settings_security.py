@@ -58,7 +58,9 @@ def admin(client, login, csrf, app_id):
 
     def post(path, data=None, *, htmx=False, **kwargs):
         headers = {**(HX if htmx else {}), **kwargs.pop("headers", {})}
-        return client.post(f"{BASE}{path}", data={"csrf_token": token, **(data or {})}, headers=headers, **kwargs)
+        return client.post(
+            f"{BASE}{path}", data={"csrf_token": token, **(data or {})}, headers=headers, **kwargs
+        )
 
     return post
 
@@ -77,7 +79,10 @@ def text_of(html: str) -> str:
 def key_rows(app, app_id):
     with app.app_context():
         return db.session.scalars(
-            select(SigningKey).join(Workspace).where(Workspace.app_id == app_id).order_by(SigningKey.id)
+            select(SigningKey)
+            .join(Workspace)
+            .where(Workspace.app_id == app_id)
+            .order_by(SigningKey.id)
         ).all()
 
 
@@ -92,18 +97,32 @@ def test_every_route_requires_sign_in(client):
     token_page = client.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', token_page).group(1)
     for method, path in ROUTES:
-        response = client.open(path, method=method, data={"csrf_token": token} if method == "POST" else None)
-        assert response.status_code == 302 and "/login" in response.headers["Location"], (method, path)
+        response = client.open(
+            path, method=method, data={"csrf_token": token} if method == "POST" else None
+        )
+        assert response.status_code == 302 and "/login" in response.headers["Location"], (
+            method,
+            path,
+        )
 
 
 def test_agents_get_403_on_every_route(client, login, csrf, app_id):
     login("agent")
     token = csrf("/contacts")
     for method, path in ROUTES:
-        data = {"csrf_token": token, "pem": "x", "thumbprint": "x", "confirm": "y", "token": "x", "require_jwt": "y"}
+        data = {
+            "csrf_token": token,
+            "pem": "x",
+            "thumbprint": "x",
+            "confirm": "y",
+            "token": "x",
+            "require_jwt": "y",
+        }
         response = client.open(path, method=method, data=data if method == "POST" else None)
         assert response.status_code == 403, (method, path)
-        response = client.open(path, method=method, data=data if method == "POST" else None, headers=HX)
+        response = client.open(
+            path, method=method, data=data if method == "POST" else None, headers=HX
+        )
         assert response.status_code == 403, (method, path)
     with client.application.app_context():
         assert db.session.scalar(select(func.count(SigningKey.id))) == 0
@@ -114,7 +133,11 @@ def test_posts_without_csrf_token_are_refused(client, login, app_id, app):
     login("admin")
     for method, path in ROUTES:
         if method == "POST":
-            data = {"pem": public_pem(make_private_key("Ed25519")), "require_jwt": "y", "token": "x"}
+            data = {
+                "pem": public_pem(make_private_key("Ed25519")),
+                "require_jwt": "y",
+                "token": "x",
+            }
             assert client.post(path, data=data).status_code == 400, path
             assert client.post(path, data=data, headers=HX).status_code == 400, path
     assert key_rows(app, app_id) == []
@@ -137,8 +160,13 @@ def _certificate_pem() -> str:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "acme.test")])
     now = __import__("datetime").datetime.now(__import__("datetime").UTC)
     cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(1).not_valid_before(now).not_valid_after(now + timedelta(days=1))
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + timedelta(days=1))
         .sign(key, hashes.SHA256())
     )
     return cert.public_bytes(ser.Encoding.PEM).decode()
@@ -152,19 +180,37 @@ REFUSALS = {
     "private key": (lambda: private_pem(make_private_key("Ed25519")), "Never paste a private key"),
     "certificate": (_certificate_pem, "Certificates aren't accepted"),
     "PKCS#1": (
-        lambda: make_private_key("RSA").public_key().public_bytes(ser.Encoding.PEM, ser.PublicFormat.PKCS1).decode(),
+        lambda: (
+            make_private_key("RSA")
+            .public_key()
+            .public_bytes(ser.Encoding.PEM, ser.PublicFormat.PKCS1)
+            .decode()
+        ),
         "PKCS#1 RSA PUBLIC KEY",
     ),
     "OpenSSH": (
-        lambda: make_private_key("RSA").public_key().public_bytes(ser.Encoding.OpenSSH, ser.PublicFormat.OpenSSH).decode(),
+        lambda: (
+            make_private_key("RSA")
+            .public_key()
+            .public_bytes(ser.Encoding.OpenSSH, ser.PublicFormat.OpenSSH)
+            .decode()
+        ),
         "OpenSSH public keys aren't accepted",
     ),
     "JWK": (
-        lambda: json.dumps(OKPKey.import_key(public_pem(make_private_key("Ed25519"))).as_dict(private=False)),
+        lambda: json.dumps(
+            OKPKey.import_key(public_pem(make_private_key("Ed25519"))).as_dict(private=False)
+        ),
         "JWK/JSON keys aren't accepted",
     ),
-    "P-384": (lambda: _spki(ec.generate_private_key(ec.SECP384R1()).public_key()), "this key uses P-384"),
-    "Ed448": (lambda: _spki(ed448.Ed448PrivateKey.generate().public_key()), "Unsupported key type (Ed448)"),
+    "P-384": (
+        lambda: _spki(ec.generate_private_key(ec.SECP384R1()).public_key()),
+        "this key uses P-384",
+    ),
+    "Ed448": (
+        lambda: _spki(ed448.Ed448PrivateKey.generate().public_key()),
+        "Unsupported key type (Ed448)",
+    ),
     "RSA 1024": (
         lambda: _spki(rsa.generate_private_key(public_exponent=65537, key_size=1024).public_key()),
         "this one is 1024 bits",
@@ -194,7 +240,11 @@ def test_each_refusal_message_appears_next_to_the_field(client, admin, app, app_
 
     fragment = admin("/keys", {"pem": pasted}, htmx=True)  # htmx: the form fragment, 422
     html = fragment.get_data(as_text=True)
-    assert fragment.status_code == 422 and "<html" not in html and html.lstrip().startswith("<form id=\"key-form\"")
+    assert (
+        fragment.status_code == 422
+        and "<html" not in html
+        and html.lstrip().startswith('<form id="key-form"')
+    )
     assert "HX-Request" in fragment.headers["Vary"]
     assert str(escape(message)) in html
     assert key_rows(app, app_id) == []
@@ -227,7 +277,9 @@ def test_an_empty_paste_is_refused_with_a_hint(client, admin):
 # --- adding and rotating keys -----------------------------------------------------------------
 
 
-def test_add_ed25519_then_rotate_to_p256_shows_the_grace_countdown(client, admin, app, app_id, clock):
+def test_add_ed25519_then_rotate_to_p256_shows_the_grace_countdown(
+    client, admin, app, app_id, clock
+):
     ed, p256 = make_private_key("Ed25519"), make_private_key("P-256")
 
     first = admin("/keys", {"pem": public_pem(ed)})  # plain form: Post/Redirect/Get
@@ -242,11 +294,21 @@ def test_add_ed25519_then_rotate_to_p256_shows_the_grace_countdown(client, admin
     rotated_at = clock.current
     rotate = admin("/keys", {"pem": public_pem(p256)}, htmx=True)
     html = rotate.get_data(as_text=True)
-    assert rotate.status_code == 200 and "<html" not in html and "HX-Request" in rotate.headers["Vary"]
-    assert html.lstrip().startswith('<form id="key-form"')  # the cleared form, then out-of-band regions
-    assert re.search(r'<div id="key-list"[^>]* hx-swap-oob="true">', html) and 'id="require-jwt"' in html
+    assert (
+        rotate.status_code == 200 and "<html" not in html and "HX-Request" in rotate.headers["Vary"]
+    )
+    assert html.lstrip().startswith(
+        '<form id="key-form"'
+    )  # the cleared form, then out-of-band regions
+    assert (
+        re.search(r'<div id="key-list"[^>]* hx-swap-oob="true">', html)
+        and 'id="require-jwt"' in html
+    )
     deadline = rotated_at + timedelta(hours=2)
-    assert f"The previous key keeps working until {countdown.clock_time(deadline, clock.current)}" in html
+    assert (
+        f"The previous key keeps working until {countdown.clock_time(deadline, clock.current)}"
+        in html
+    )
     assert "P-256" in html and "ES256" in html
 
     clock.advance(minutes=48)
@@ -282,7 +344,7 @@ def test_revoke_requires_the_confirmation_box(client, admin, app, app_id):
         html = refused.get_data(as_text=True)
         assert refused.status_code == 422
         assert ("<html" in html) is not htmx
-        assert "Tick the box to confirm" in html and "<details class=\"revoke\" open>" in html
+        assert "Tick the box to confirm" in html and '<details class="revoke" open>' in html
     assert key_rows(app, app_id)[0].revoked_at is None
 
     done = admin("/keys/revoke", {"thumbprint": thumbprint, "confirm": "y"})
@@ -302,12 +364,16 @@ def test_revoke_with_htmx_returns_the_key_list(client, admin, app, app_id, clock
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and "<html" not in html
     assert html.lstrip().startswith('<div id="key-list"') and "is revoked" in html
-    assert 'hx-swap-oob="true"' not in html.split('id="require-jwt"')[0]  # the list is the target itself
+    assert (
+        'hx-swap-oob="true"' not in html.split('id="require-jwt"')[0]
+    )  # the list is the target itself
     assert "No current key" not in html  # the P-256 key is still current
     assert admin("/keys/revoke", {"thumbprint": "nope", "confirm": "y"}).status_code == 404
 
 
-def test_warning_when_the_current_key_is_revoked_but_a_retiring_one_remains(client, admin, app, app_id):
+def test_warning_when_the_current_key_is_revoked_but_a_retiring_one_remains(
+    client, admin, app, app_id
+):
     admin("/keys", {"pem": public_pem(make_private_key("Ed25519"))})
     admin("/keys", {"pem": public_pem(make_private_key("P-256"))})
     current = next(k for k in key_rows(app, app_id) if k.retired_at is None)
@@ -339,7 +405,9 @@ def test_require_jwt_shows_the_7_day_count_and_toggles(client, admin, app, app_i
     assert on.status_code == 200 and "<html" not in html and "HX-Request" in on.headers["Vary"]
     assert html.lstrip().startswith('<section id="require-jwt"')
     assert "Signed identification is now required" in html and ">On<" in html and "Turn off" in html
-    assert "2 users identified without a signature in the last 7 days are now refused" in text_of(html)
+    assert "2 users identified without a signature in the last 7 days are now refused" in text_of(
+        html
+    )
     refused = identify(client, app_id, {"id": "u1"})
     assert refused.status_code != 200 and refused.json["error"]["code"] == "jwt_required"
 
@@ -355,7 +423,9 @@ def test_require_jwt_shows_the_7_day_count_and_toggles(client, admin, app, app_i
 def test_one_user_reads_in_the_singular_and_zero_in_words(client, admin, app_id):
     assert "No user was identified without a signature in the last 7 days" in page(client)
     identify(client, app_id, {"id": "solo"})
-    assert "1 user identified without a signature in the last 7 days would be refused." in text_of(page(client))
+    assert "1 user identified without a signature in the last 7 days would be refused." in text_of(
+        page(client)
+    )
 
 
 def test_turning_it_on_without_a_usable_key_is_warned(client, admin, app, app_id):
@@ -376,7 +446,10 @@ def test_count_service_counts_only_recent_unsigned_identified_contacts(app, clie
     with app.app_context():
         workspace = db.session.scalar(select(Workspace).where(Workspace.app_id == app_id))
         assert count_recent_unsigned_contacts(workspace, clock.current) == 1
-        assert count_recent_unsigned_contacts(workspace, clock.current + timedelta(days=7, seconds=1)) == 0
+        assert (
+            count_recent_unsigned_contacts(workspace, clock.current + timedelta(days=7, seconds=1))
+            == 0
+        )
 
 
 # --- token tester -----------------------------------------------------------------------------
@@ -394,7 +467,9 @@ def _failure_count(app) -> int:
         return db.session.scalar(select(func.count(IdentifyFailure.id)))
 
 
-def test_tester_accepts_a_good_token_without_consuming_its_jti(client, admin, app, app_id, ed, clock):
+def test_tester_accepts_a_good_token_without_consuming_its_jti(
+    client, admin, app, app_id, ed, clock
+):
     token = sign(ed, {"id": "u1", "exp": _exp(clock), "jti": "one-time"})
     for htmx in (True, False):
         response = admin("/token-test", {"token": token}, htmx=htmx)
@@ -437,7 +512,9 @@ def test_tester_refuses_an_empty_paste_with_422(client, admin, ed):
     response = admin("/token-test", {"token": ""}, htmx=True)
     assert response.status_code == 422 and "Paste a token." in response.get_data(as_text=True)
     response = admin("/token-test", {"token": "not.a.jwt"}, htmx=True)
-    assert response.status_code == 200 and "This token would be refused" in response.get_data(as_text=True)
+    assert response.status_code == 200 and "This token would be refused" in response.get_data(
+        as_text=True
+    )
 
 
 # --- failure log ------------------------------------------------------------------------------
@@ -446,7 +523,9 @@ def test_tester_refuses_an_empty_paste_with_422(client, admin, ed):
 def test_failure_log_is_newest_first_and_paged(client, admin, app, app_id, clock):
     for n in range(25):
         clock.advance(seconds=1)
-        response = identify(client, app_id, {"jwt": f"garbage{n}"}, Origin=f"https://site-{n}.example")
+        response = identify(
+            client, app_id, {"jwt": f"garbage{n}"}, Origin=f"https://site-{n}.example"
+        )
         assert response.status_code != 200
     html = page(client)
     shown = [int(n) for n in re.findall(r"https://site-(\d+)\.example", html)]
@@ -456,7 +535,11 @@ def test_failure_log_is_newest_first_and_paged(client, admin, app, app_id, clock
 
     fragment = client.get(older.group(1), headers=HX)
     body = fragment.get_data(as_text=True)
-    assert fragment.status_code == 200 and "<html" not in body and "HX-Request" in fragment.headers["Vary"]
+    assert (
+        fragment.status_code == 200
+        and "<html" not in body
+        and "HX-Request" in fragment.headers["Vary"]
+    )
     assert body.lstrip().startswith('<section id="failures"')
     assert [int(n) for n in re.findall(r"https://site-(\d+)\.example", body)] == [4, 3, 2, 1, 0]
     assert "/failures?before=" not in body and "Newest" in body
@@ -477,14 +560,23 @@ def test_failure_log_escapes_everything(client, admin, app, clock):
     token = sign(make_private_key("Ed25519"), claims, kid=XSS_SCRIPT)  # no key at all: refused
     response = identify(client, guarded, {"jwt": token}, Origin="https://shop.example")
     assert response.status_code != 200
-    client.post("/workspace", data={"csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', page(client)).group(1), "app_id": guarded, "next": BASE})
+    client.post(
+        "/workspace",
+        data={
+            "csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', page(client)).group(1),
+            "app_id": guarded,
+            "next": BASE,
+        },
+    )
     html = page(client)
     assert "https://evil.example/" in html  # the failures of this workspace are shown
     assert XSS_SCRIPT not in html and "<img src=x" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
     with app.app_context():
-        failure = db.session.scalars(select(IdentifyFailure).where(IdentifyFailure.code != "origin_not_allowed")).one()
+        failure = db.session.scalars(
+            select(IdentifyFailure).where(IdentifyFailure.code != "origin_not_allowed")
+        ).one()
         assert failure.token_claims["id"] == XSS_SCRIPT
         assert failure.token_header["kid"] == XSS_SCRIPT
     signature = token.rsplit(".", 1)[1]

@@ -36,7 +36,13 @@ def _id(app, email: str) -> int:
 
 
 def _create(client, token: str, *, htmx: bool = False, **fields: str):
-    data = {"email": "new@example.com", "name": "New Person", "role": "agent", "password": "sekret-pass", **fields}
+    data = {
+        "email": "new@example.com",
+        "name": "New Person",
+        "role": "agent",
+        "password": "sekret-pass",
+        **fields,
+    }
     if htmx:
         return client.post(PAGE, data=data, headers={**HX, "X-CSRFToken": token})
     return client.post(PAGE, data={**data, "csrf_token": token})
@@ -51,7 +57,9 @@ def _post(client, path: str, token: str, *, htmx: bool = False, **data: str):
 def _can_sign_in(app, email: str, password: str) -> bool:
     other = app.test_client()
     token = csrf_token_from(other.get("/login").get_data(as_text=True))
-    response = other.post("/login", data={"email": email, "password": password, "csrf_token": token})
+    response = other.post(
+        "/login", data={"email": email, "password": password, "csrf_token": token}
+    )
     return response.status_code == 303
 
 
@@ -142,10 +150,17 @@ def test_create_over_htmx_returns_a_fresh_form_and_the_list_out_of_band(client, 
     login("admin")
     response = _create(client, csrf(PAGE), htmx=True, email="ann@example.com", role="admin")
     text = response.get_data(as_text=True)
-    assert response.status_code == 200 and "<html" not in text and "HX-Request" in response.headers["Vary"]
+    assert (
+        response.status_code == 200
+        and "<html" not in text
+        and "HX-Request" in response.headers["Vary"]
+    )
     assert text.lstrip().startswith('<section class="card" id="operator-form"')
     assert "Added ann@example.com as admin." in text
-    assert 'id="operator-list" aria-labelledby="operators-title" hx-target="this" hx-swap="outerHTML" hx-swap-oob="true"' in text
+    assert (
+        'id="operator-list" aria-labelledby="operators-title" hx-target="this" hx-swap="outerHTML" hx-swap-oob="true"'
+        in text
+    )
     assert "ann@example.com" in text.split('id="operator-list"')[1]
     assert 'value="ann@example.com"' not in text  # the form is empty again
     assert _operator(app, "ann@example.com").role == "admin"
@@ -166,7 +181,12 @@ def test_duplicate_email_is_an_error_on_the_field(client, login, csrf, app, htmx
 
 @pytest.mark.parametrize(
     ("fields", "field"),
-    [({"email": "not-an-email"}, "email"), ({"password": "short"}, "password"), ({"role": "owner"}, "role"), ({"email": ""}, "email")],
+    [
+        ({"email": "not-an-email"}, "email"),
+        ({"password": "short"}, "password"),
+        ({"role": "owner"}, "role"),
+        ({"email": ""}, "email"),
+    ],
 )
 def test_invalid_create_fields(client, login, csrf, app, fields, field):
     login("admin")
@@ -188,7 +208,9 @@ def test_operator_name_is_rendered_escaped(client, login, csrf, app):
     for text in (client.get(PAGE).get_data(as_text=True), response.get_data(as_text=True)):
         assert "<script>alert" not in text and "<img" not in text
         assert_csp_clean(text)
-    assert "&lt;img src=x onerror=alert(1)&gt;&lt;script&gt;" in client.get(PAGE).get_data(as_text=True)
+    assert "&lt;img src=x onerror=alert(1)&gt;&lt;script&gt;" in client.get(PAGE).get_data(
+        as_text=True
+    )
 
 
 # --- roles ----------------------------------------------------------------------------------
@@ -199,11 +221,17 @@ def test_change_a_role(client, login, csrf, app, htmx):
     login("admin")
     token = csrf(PAGE)
     _create(client, token, email="sam@example.com")
-    response = _post(client, f"{PAGE}/{_id(app, 'sam@example.com')}/role", token, htmx=htmx, role="admin")
+    response = _post(
+        client, f"{PAGE}/{_id(app, 'sam@example.com')}/role", token, htmx=htmx, role="admin"
+    )
     assert _operator(app, "sam@example.com").role == "admin"
     if htmx:
         text = response.get_data(as_text=True)
-        assert response.status_code == 200 and "<html" not in text and "HX-Request" in response.headers["Vary"]
+        assert (
+            response.status_code == 200
+            and "<html" not in text
+            and "HX-Request" in response.headers["Vary"]
+        )
         assert text.lstrip().startswith('<section class="card" id="operator-list"')
         assert "sam@example.com is now admin." in text
     else:
@@ -215,7 +243,9 @@ def test_an_unknown_role_is_refused(client, login, csrf, app):
     login("admin")
     token = csrf(PAGE)
     _create(client, token, email="sam@example.com")
-    response = _post(client, f"{PAGE}/{_id(app, 'sam@example.com')}/role", token, htmx=True, role="owner")
+    response = _post(
+        client, f"{PAGE}/{_id(app, 'sam@example.com')}/role", token, htmx=True, role="owner"
+    )
     assert response.status_code == 422 and "Choose a role" in response.get_data(as_text=True)
     assert _operator(app, "sam@example.com").role == "agent"
 
@@ -230,7 +260,9 @@ def test_the_last_admin_cannot_stop_being_admin(client, login, csrf, app, htmx):
         assert "The last admin cannot stop being an admin." in response.get_data(as_text=True)
     else:
         assert response.status_code == 303
-        assert "The last admin cannot stop being an admin." in client.get(PAGE).get_data(as_text=True)
+        assert "The last admin cannot stop being an admin." in client.get(PAGE).get_data(
+            as_text=True
+        )
 
 
 def test_an_admin_who_demotes_themselves_leaves_the_settings(client, login, csrf, app):
@@ -254,8 +286,13 @@ def test_deactivated_operators_can_no_longer_sign_in(client, login, csrf, app, h
     assert _can_sign_in(app, "leaver@example.com", "leaver-pass")
     signed_in = app.test_client()
     login_token = csrf_token_from(signed_in.get("/login").get_data(as_text=True))
-    signed_in.post("/login", data={"email": "leaver@example.com", "password": "leaver-pass", "csrf_token": login_token})
-    response = _post(client, f"{PAGE}/{_id(app, 'leaver@example.com')}/deactivate", token, htmx=htmx)
+    signed_in.post(
+        "/login",
+        data={"email": "leaver@example.com", "password": "leaver-pass", "csrf_token": login_token},
+    )
+    response = _post(
+        client, f"{PAGE}/{_id(app, 'leaver@example.com')}/deactivate", token, htmx=htmx
+    )
     assert response.status_code == (200 if htmx else 303)
     assert _operator(app, "leaver@example.com").active is False
     assert not _can_sign_in(app, "leaver@example.com", "leaver-pass")
@@ -269,7 +306,10 @@ def test_deactivate_buttons_ask_for_confirmation(client, login, csrf):
     login("admin", email="me@example.com")
     _create(client, csrf(PAGE), email="other@example.com")
     text = client.get(PAGE).get_data(as_text=True)
-    assert 'data-confirm="Deactivate other@example.com? They are signed out and can no longer sign in."' in text
+    assert (
+        'data-confirm="Deactivate other@example.com? They are signed out and can no longer sign in."'
+        in text
+    )
     assert 'data-confirm="Deactivate your own account? You will be signed out at once."' in text
 
 
@@ -298,7 +338,10 @@ def test_the_last_active_admin_is_protected_from_other_admins_too(client, login,
     assert _post(client, f"{PAGE}/{second}/deactivate", token, htmx=True).status_code == 200
     # `admin` is now the only active admin: a deactivated admin does not count
     response = _post(client, f"{PAGE}/{_id(app, admin)}/deactivate", token, htmx=True)
-    assert response.status_code == 422 and "The last admin cannot be deactivated." in response.get_data(as_text=True)
+    assert (
+        response.status_code == 422
+        and "The last admin cannot be deactivated." in response.get_data(as_text=True)
+    )
 
 
 def test_an_admin_may_deactivate_themselves_when_another_admin_remains(client, login, csrf, app):

@@ -8,7 +8,14 @@ from sqlalchemy import select
 from promptify.extensions import db
 from promptify.models import UsedJti, Workspace
 from promptify.services.token_check import check_token
-from tests.factories import add_key, identify, make_private_key, make_workspace, sign, stored_contacts
+from tests.factories import (
+    add_key,
+    identify,
+    make_private_key,
+    make_workspace,
+    sign,
+    stored_contacts,
+)
 
 
 @pytest.fixture
@@ -59,12 +66,19 @@ def test_replayed_token_is_reported(app, client, setup, clock):
 
 def test_wrong_key_fails_the_signature(app, setup, clock):
     app_id, _ = setup
-    steps = _check(app, app_id, sign(make_private_key("Ed25519"), {"id": "u1", "exp": _exp(clock)}), clock)
+    steps = _check(
+        app, app_id, sign(make_private_key("Ed25519"), {"id": "u1", "exp": _exp(clock)}), clock
+    )
     assert [s.code for s in steps.values() if s.passed is False] == ["jwt_bad_signature"]
 
 
 def test_payload_errors_are_reported_with_their_field(app, setup, clock):
     app_id, key = setup
-    steps = _check(app, app_id, sign(key, {"id": "u1", "exp": _exp(clock), "avatarURL": "https://x.test/a"}), clock)
+    steps = _check(
+        app,
+        app_id,
+        sign(key, {"id": "u1", "exp": _exp(clock), "avatarURL": "https://x.test/a"}),
+        clock,
+    )
     assert steps["payload fields"].passed is False
     assert "avatarUrl" in steps["payload fields"].message

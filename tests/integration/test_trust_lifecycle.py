@@ -11,7 +11,14 @@ from sqlalchemy import func, select
 from promptify.extensions import db
 from promptify.models import Contact, Conversation, IdentifyFailure, Message, Organization
 from promptify.services.conversations import iso
-from tests.factories import add_key, identify, make_private_key, make_workspace, sign, stored_contacts
+from tests.factories import (
+    add_key,
+    identify,
+    make_private_key,
+    make_workspace,
+    sign,
+    stored_contacts,
+)
 
 BASE = "/settings/messenger/security"
 HX = {"HX-Request": "true"}
@@ -46,18 +53,24 @@ def _token(key, clock, user="u1", **claims):
 
 
 def _signed(client, app_id, key, clock, user="u1", session=None, **claims):
-    response = identify(client, app_id, {"jwt": _token(key, clock, user, **claims)}, session=session)
+    response = identify(
+        client, app_id, {"jwt": _token(key, clock, user, **claims)}, session=session
+    )
     assert response.status_code == 200, response.json
     return response
 
 
 def _conversations(client, app_id, session):
-    return client.get(f"/widget/v1/apps/{app_id}/conversations", headers={"X-Promptify-Session": session})
+    return client.get(
+        f"/widget/v1/apps/{app_id}/conversations", headers={"X-Promptify-Session": session}
+    )
 
 
 def _post(client, app_id, session, body="Hello"):
     return client.post(
-        f"/widget/v1/apps/{app_id}/conversations", json={"body": body}, headers={"X-Promptify-Session": session}
+        f"/widget/v1/apps/{app_id}/conversations",
+        json={"body": body},
+        headers={"X-Promptify-Session": session},
     )
 
 
@@ -81,7 +94,9 @@ def test_identify_answers_verified_until_only_for_verified_sessions(client, app_
     assert identify(client, app_id, {"id": None}).json["verifiedUntil"] is None
 
 
-def test_a_verified_session_lapses_an_hour_after_its_last_signed_identify(client, app_id, key, clock):
+def test_a_verified_session_lapses_an_hour_after_its_last_signed_identify(
+    client, app_id, key, clock
+):
     session = _signed(client, app_id, key, clock).json["session"]
     assert _post(client, app_id, session).status_code == 201
     clock.advance(seconds=3599)
@@ -117,7 +132,9 @@ def test_the_verified_lifetime_is_configurable(app, client, app_id, key, clock):
     _expired(_conversations(client, app_id, session))
 
 
-def test_an_identify_on_a_lapsed_session_is_a_logout_or_a_switch_like_any_other(client, app_id, key, clock):
+def test_an_identify_on_a_lapsed_session_is_a_logout_or_a_switch_like_any_other(
+    client, app_id, key, clock
+):
     session = _signed(client, app_id, key, clock).json["session"]
     clock.advance(hours=2)
     logout = identify(client, app_id, {"id": None}, session=session)
@@ -137,7 +154,9 @@ def test_unknown_sessions_still_answer_session_required(client, app_id):
 # --- keys: revoke ends, replace does not ---------------------------------------------------
 
 
-def test_revoking_a_key_ends_the_sessions_it_verified_and_says_how_many(app, client, admin, app_id, key, clock):
+def test_revoking_a_key_ends_the_sessions_it_verified_and_says_how_many(
+    app, client, admin, app_id, key, clock
+):
     first = _signed(client, app_id, key, clock, user="u1").json["session"]
     second = _signed(client, app_id, key, clock, user="u2").json["session"]
     anonymous = identify(client, app_id, {"id": None}).json["session"]
@@ -152,7 +171,9 @@ def test_revoking_a_key_ends_the_sessions_it_verified_and_says_how_many(app, cli
     with app.app_context():
         from promptify.models import SigningKey
 
-        old_thumbprint = db.session.scalar(select(SigningKey.thumbprint).where(SigningKey.thumbprint != new_thumbprint))
+        old_thumbprint = db.session.scalar(
+            select(SigningKey.thumbprint).where(SigningKey.thumbprint != new_thumbprint)
+        )
     response = admin("/keys/revoke", {"thumbprint": old_thumbprint, "confirm": "y"})
     assert response.status_code == 303
     page = client.get(BASE).get_data(as_text=True)
@@ -172,26 +193,36 @@ def test_the_cli_revoke_says_how_many_sessions_it_ended(app, client, runner, app
     _expired(_conversations(client, app_id, session))
 
 
-def test_a_session_verified_by_a_replaced_key_lapses_with_its_grace(app, client, app_id, key, clock):
+def test_a_session_verified_by_a_replaced_key_lapses_with_its_grace(
+    app, client, app_id, key, clock
+):
     app.config["KEY_GRACE_SECONDS"] = 600  # shorter than the verified lifetime
     session = _signed(client, app_id, key, clock).json["session"]
     add_key(app, app_id, make_private_key("Ed25519"))
     clock.advance(seconds=599)
     assert _conversations(client, app_id, session).status_code == 200
-    renewed = _signed(client, app_id, key, clock, session=session)  # the retiring key still verifies…
-    assert renewed.json["verifiedUntil"] == iso(clock.current + timedelta(seconds=1))  # …until its grace ends
+    renewed = _signed(
+        client, app_id, key, clock, session=session
+    )  # the retiring key still verifies…
+    assert renewed.json["verifiedUntil"] == iso(
+        clock.current + timedelta(seconds=1)
+    )  # …until its grace ends
     clock.advance(seconds=1)
     _expired(_conversations(client, app_id, session))
 
 
-def test_a_revoked_key_ends_sessions_even_those_written_after_the_cascade(app, client, app_id, key, clock):
+def test_a_revoked_key_ends_sessions_even_those_written_after_the_cascade(
+    app, client, app_id, key, clock
+):
     """The key is read with the session on every call, so a session recorded by a request that
     raced the revocation cannot outlive it."""
     session = _signed(client, app_id, key, clock).json["session"]
     with app.app_context():
         from promptify.models import SigningKey
 
-        db.session.execute(SigningKey.__table__.update().values(revoked_at=clock.current))  # no cascade
+        db.session.execute(
+            SigningKey.__table__.update().values(revoked_at=clock.current)
+        )  # no cascade
         db.session.commit()
     _expired(_conversations(client, app_id, session))
 
@@ -223,7 +254,9 @@ def test_requiring_signed_identification_ends_unverified_sessions_of_identified_
     anonymous = identify(client, app_id, {"id": None}).json["session"]
     verified = _signed(client, app_id, key, clock, user="v1").json["session"]
     assert admin("/require-jwt", {"require_jwt": "y"}).status_code == 303
-    assert "and 2 unverified sessions of identified users ended" in client.get(BASE).get_data(as_text=True)
+    assert "and 2 unverified sessions of identified users ended" in client.get(BASE).get_data(
+        as_text=True
+    )
     for session in unsigned:
         _expired(_conversations(client, app_id, session))
     assert _conversations(client, app_id, anonymous).status_code == 200
@@ -240,7 +273,9 @@ def test_the_cli_require_jwt_says_how_many_sessions_it_ended(app, client, runner
 # --- provenance ----------------------------------------------------------------------------
 
 
-def test_messages_keep_the_thumbprint_behind_their_verified_mark(app, client, login, app_id, key, clock):
+def test_messages_keep_the_thumbprint_behind_their_verified_mark(
+    app, client, login, app_id, key, clock
+):
     thumbprint = _thumbprint(app, app_id, key)
     verified = _signed(client, app_id, key, clock).json["session"]
     conversation_id = _post(client, app_id, verified, "signed in").json["conversation"]["id"]
@@ -251,10 +286,14 @@ def test_messages_keep_the_thumbprint_behind_their_verified_mark(app, client, lo
     assert stored == {"signed in": (True, thumbprint), "anonymous": (False, None)}
     login("agent")
     thread = client.get(f"/inbox/{conversation_id}", headers=HX).get_data(as_text=True)
-    assert f"verified by key {thumbprint}" in thread and f"key <code>{thumbprint[:8]}</code>" in thread
+    assert (
+        f"verified by key {thumbprint}" in thread and f"key <code>{thumbprint[:8]}</code>" in thread
+    )
 
 
-def test_the_security_page_shows_when_each_key_last_verified(app, client, admin, app_id, key, clock):
+def test_the_security_page_shows_when_each_key_last_verified(
+    app, client, admin, app_id, key, clock
+):
     _signed(client, app_id, key, clock, user="u1")
     _signed(client, app_id, key, clock, user="u2")
     add_key(app, app_id, make_private_key("Ed25519"))  # the new current key has verified nothing
@@ -268,13 +307,17 @@ def test_the_security_page_shows_when_each_key_last_verified(app, client, admin,
 # --- verified organizations and email claims -----------------------------------------------
 
 
-def test_only_signed_identifies_change_a_verified_organization(app, client, login, app_id, key, clock):
+def test_only_signed_identifies_change_a_verified_organization(
+    app, client, login, app_id, key, clock
+):
     org = {"id": "o1", "name": "Acme", "attrs": {"tier": "gold"}}
     _signed(client, app_id, key, clock, user="u1", organizations=[org])
     evil = {"id": "o1", "name": "Evil", "attrs": {"tier": "free", "x": 1}}
     unsigned = identify(client, app_id, {"id": "u2", "organizations": [evil]})
     assert unsigned.status_code == 200
-    assert unsigned.json["contact"]["organizations"] == [{"id": "o1", "name": "Acme", "attrs": {"tier": "gold"}}]
+    assert unsigned.json["contact"]["organizations"] == [
+        {"id": "o1", "name": "Acme", "attrs": {"tier": "gold"}}
+    ]
     with app.app_context():
         stored = db.session.scalar(select(Organization))
         assert (stored.name, stored.attrs, stored.verified) == ("Acme", {"tier": "gold"}, True)
@@ -283,29 +326,48 @@ def test_only_signed_identifies_change_a_verified_organization(app, client, logi
     panel = client.get(f"/inbox/{conversation_id}", headers=HX).get_data(as_text=True)
     assert "membership claimed by an unverified contact" in panel
 
-    renamed = _signed(client, app_id, key, clock, user="u1", organizations=[{**org, "name": "Acme Inc"}])
+    renamed = _signed(
+        client, app_id, key, clock, user="u1", organizations=[{**org, "name": "Acme Inc"}]
+    )
     assert renamed.json["contact"]["organizations"][0]["name"] == "Acme Inc"
 
 
 def test_unsigned_organizations_stay_unverified_and_editable(client, app_id):
     identify(client, app_id, {"id": "u1", "organizations": [{"id": "o1", "name": "Acme"}]})
-    again = identify(client, app_id, {"id": "u2", "organizations": [{"id": "o1", "name": "Acme 2"}]})
+    again = identify(
+        client, app_id, {"id": "u2", "organizations": [{"id": "o1", "name": "Acme 2"}]}
+    )
     assert again.json["contact"]["organizations"][0]["name"] == "Acme 2"
 
 
-def test_a_typed_email_of_a_verified_user_is_shown_as_a_claim_never_linked(app, client, login, app_id, key, clock):
+def test_a_typed_email_of_a_verified_user_is_shown_as_a_claim_never_linked(
+    app, client, login, app_id, key, clock
+):
     _signed(client, app_id, key, clock, user="u1", email="jane@example.com")
     typed = identify(client, app_id, {"id": None, "email": "jane@example.com"}).json["session"]
     conversation_id = _post(client, app_id, typed).json["conversation"]["id"]
     unsigned = identify(client, app_id, {"id": "u2", "email": "jane@example.com"}).json["session"]
     other_id = _post(client, app_id, unsigned).json["conversation"]["id"]
     with app.app_context():
-        contacts = {c.external_id: (c.email, c.email_verified) for c in db.session.scalars(select(Contact))}
-        assert db.session.scalar(select(func.count()).select_from(Conversation).where(
-            Conversation.contact_id == select(Contact.id).where(Contact.external_id == "u1").scalar_subquery()
-        )) == 0  # nothing merged or linked by email
-    assert contacts == {"u1": ("jane@example.com", True), None: ("jane@example.com", False),
-                        "u2": ("jane@example.com", False)}
+        contacts = {
+            c.external_id: (c.email, c.email_verified) for c in db.session.scalars(select(Contact))
+        }
+        assert (
+            db.session.scalar(
+                select(func.count())
+                .select_from(Conversation)
+                .where(
+                    Conversation.contact_id
+                    == select(Contact.id).where(Contact.external_id == "u1").scalar_subquery()
+                )
+            )
+            == 0
+        )  # nothing merged or linked by email
+    assert contacts == {
+        "u1": ("jane@example.com", True),
+        None: ("jane@example.com", False),
+        "u2": ("jane@example.com", False),
+    }
     login("agent")
     for cid in (conversation_id, other_id):
         panel = client.get(f"/inbox/{cid}", headers=HX).get_data(as_text=True)
@@ -313,11 +375,15 @@ def test_a_typed_email_of_a_verified_user_is_shown_as_a_claim_never_linked(app, 
 
 
 def test_the_verified_users_own_email_is_no_claim(app, client, login, app_id, key, clock):
-    session = _signed(client, app_id, key, clock, user="u1", email="jane@example.com").json["session"]
+    session = _signed(client, app_id, key, clock, user="u1", email="jane@example.com").json[
+        "session"
+    ]
     identify(client, app_id, {"id": None, "email": "jane@example.com"})
     conversation_id = _post(client, app_id, session).json["conversation"]["id"]
     login("agent")
-    assert "claimed, not proven" not in client.get(f"/inbox/{conversation_id}", headers=HX).get_data(as_text=True)
+    assert "claimed, not proven" not in client.get(
+        f"/inbox/{conversation_id}", headers=HX
+    ).get_data(as_text=True)
 
 
 @pytest.mark.parametrize("email", ["jane@staging.test", "jane@box.local", "jane@app.localhost"])
@@ -336,7 +402,11 @@ def test_domains_that_never_receive_mail_are_still_refused(client, app_id):
 
 
 def test_the_failure_log_keeps_claims_as_json(app, client, admin, app_id, key, clock):
-    claims = {"id": "u1", "exp": int(clock.current.timestamp()) - 3600, "attrs": {"plan": "team", "seats": [1, 2]}}
+    claims = {
+        "id": "u1",
+        "exp": int(clock.current.timestamp()) - 3600,
+        "attrs": {"plan": "team", "seats": [1, 2]},
+    }
     refused = identify(client, app_id, {"jwt": sign(key, claims)})
     assert refused.json["error"]["code"] == "jwt_expired"
     with app.app_context():
@@ -348,16 +418,27 @@ def test_the_failure_log_keeps_claims_as_json(app, client, admin, app_id, key, c
     assert "{'plan'" not in page and "{&#39;plan&#39;" not in page
 
 
-def test_the_side_panel_shows_a_refused_identification_of_the_visitor(app, client, login, app_id, key, clock):
+def test_the_side_panel_shows_a_refused_identification_of_the_visitor(
+    app, client, login, app_id, key, clock
+):
     session = identify(client, app_id, {"id": None}).json["session"]
     conversation_id = _post(client, app_id, session).json["conversation"]["id"]
     expired = sign(key, {"id": "u1", "exp": int(clock.current.timestamp()) - 3600})
-    assert identify(client, app_id, {"jwt": expired}, session=session).json["error"]["code"] == "jwt_expired"
+    assert (
+        identify(client, app_id, {"jwt": expired}, session=session).json["error"]["code"]
+        == "jwt_expired"
+    )
     login("admin")
     panel = client.get(f"/inbox/{conversation_id}", headers=HX).get_data(as_text=True)
-    assert "Identification refused" in panel and "jwt_expired" in panel and f"{BASE}#failures" in panel
-    other = _post(client, app_id, identify(client, app_id, {"id": None}).json["session"]).json["conversation"]["id"]
-    assert "Identification refused" not in client.get(f"/inbox/{other}", headers=HX).get_data(as_text=True)
+    assert (
+        "Identification refused" in panel and "jwt_expired" in panel and f"{BASE}#failures" in panel
+    )
+    other = _post(client, app_id, identify(client, app_id, {"id": None}).json["session"]).json[
+        "conversation"
+    ]["id"]
+    assert "Identification refused" not in client.get(f"/inbox/{other}", headers=HX).get_data(
+        as_text=True
+    )
 
 
 def test_the_organization_page_marks_claimed_memberships(app, client, login, app_id, key, clock):

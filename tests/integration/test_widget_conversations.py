@@ -42,7 +42,9 @@ def _session(client, app_id, body=None) -> str:
 
 
 def _list(client, app_id, session, **headers):
-    return client.get(f"/widget/v1/apps/{app_id}/conversations", headers=_headers(session, **headers))
+    return client.get(
+        f"/widget/v1/apps/{app_id}/conversations", headers=_headers(session, **headers)
+    )
 
 
 def _json(document) -> bytes:
@@ -52,8 +54,10 @@ def _json(document) -> bytes:
 
 def _start(client, app_id, session, body="Hello, I need help", **headers):
     return client.post(
-        f"/widget/v1/apps/{app_id}/conversations", data=_json({"body": body}),
-        content_type="application/json", headers=_headers(session, **headers),
+        f"/widget/v1/apps/{app_id}/conversations",
+        data=_json({"body": body}),
+        content_type="application/json",
+        headers=_headers(session, **headers),
     )
 
 
@@ -68,7 +72,9 @@ def _messages(client, app_id, session, conversation_id, after=None, **headers):
 def _post(client, app_id, session, conversation_id, body="And another thing", **headers):
     return client.post(
         f"/widget/v1/apps/{app_id}/conversations/{conversation_id}/messages",
-        data=_json({"body": body}), content_type="application/json", headers=_headers(session, **headers),
+        data=_json({"body": body}),
+        content_type="application/json",
+        headers=_headers(session, **headers),
     )
 
 
@@ -82,7 +88,11 @@ def _assert_error(response, status, code, field=None):
 def _agent_reply(app, conversation_id: int, body: str, name: str = "Sam Agent") -> None:
     with app.app_context():
         operator = operators.create_operator(
-            f"{name.split()[0].lower()}@support.test", name, "agent", "a long password", now=app_clock.now()
+            f"{name.split()[0].lower()}@support.test",
+            name,
+            "agent",
+            "a long password",
+            now=app_clock.now(),
         )
         conversation = db.session.get(Conversation, conversation_id)
         conversations.agent_reply(conversation, operator, body, now=app_clock.now())
@@ -90,7 +100,9 @@ def _agent_reply(app, conversation_id: int, body: str, name: str = "Sam Agent") 
 
 def _stored_messages(app) -> list[tuple[str, str]]:
     with app.app_context():
-        return [(m.author, m.body) for m in db.session.scalars(select(Message).order_by(Message.id))]
+        return [
+            (m.author, m.body) for m in db.session.scalars(select(Message).order_by(Message.id))
+        ]
 
 
 @contextmanager
@@ -174,8 +186,12 @@ def test_start_list_post_and_poll(client, app, app_id, clock):
     assert conversation["lastMessageAt"] == first["createdAt"]
     assert first["createdAt"] == clock.current.strftime("%Y-%m-%dT%H:%M:%S.000Z")
     assert first == {
-        "id": first["id"], "author": "contact", "authorName": "Jane Doe",
-        "body": "Hello\nI cannot log in <b>", "createdAt": first["createdAt"], "verified": False,
+        "id": first["id"],
+        "author": "contact",
+        "authorName": "Jane Doe",
+        "body": "Hello\nI cannot log in <b>",
+        "createdAt": first["createdAt"],
+        "verified": False,
     }
 
     clock.advance(seconds=30)
@@ -184,23 +200,35 @@ def test_start_list_post_and_poll(client, app, app_id, clock):
     assert polled.status_code == 200
     [reply] = polled.json["messages"]
     assert (reply["author"], reply["authorName"], reply["body"], reply["verified"]) == (
-        "agent", "Sam Agent", "Which browser are you using?", False,
+        "agent",
+        "Sam Agent",
+        "Which browser are you using?",
+        False,
     )
-    assert _messages(client, app_id, session, conversation["id"], after=reply["id"]).json == {"messages": []}
+    assert _messages(client, app_id, session, conversation["id"], after=reply["id"]).json == {
+        "messages": []
+    }
 
     clock.advance(seconds=30)
     posted = _post(client, app_id, session, conversation["id"], "Firefox")
     assert posted.status_code == 201
-    assert posted.json["message"]["author"] == "contact" and posted.json["message"]["body"] == "Firefox"
+    assert (
+        posted.json["message"]["author"] == "contact"
+        and posted.json["message"]["body"] == "Firefox"
+    )
     everything = _messages(client, app_id, session, conversation["id"]).json["messages"]
     assert [m["body"] for m in everything] == [
-        "Hello\nI cannot log in <b>", "Which browser are you using?", "Firefox",
+        "Hello\nI cannot log in <b>",
+        "Which browser are you using?",
+        "Firefox",
     ]
     assert [m["id"] for m in everything] == sorted(m["id"] for m in everything)
 
     [listed] = _list(client, app_id, session).json["conversations"]
     assert listed == {
-        "id": conversation["id"], "status": "open", "lastMessageAt": posted.json["message"]["createdAt"],
+        "id": conversation["id"],
+        "status": "open",
+        "lastMessageAt": posted.json["message"]["createdAt"],
         "preview": "Firefox",
     }
 
@@ -210,7 +238,10 @@ def test_list_is_newest_activity_first(client, app_id, clock):
     first = _start(client, app_id, session, "first").json["conversation"]["id"]
     clock.advance(seconds=10)
     second = _start(client, app_id, session, "second").json["conversation"]["id"]
-    assert [c["id"] for c in _list(client, app_id, session).json["conversations"]] == [second, first]
+    assert [c["id"] for c in _list(client, app_id, session).json["conversations"]] == [
+        second,
+        first,
+    ]
     clock.advance(seconds=10)
     _post(client, app_id, session, first, "bump")
     listed = _list(client, app_id, session).json["conversations"]
@@ -240,7 +271,9 @@ def test_after_must_be_a_message_id(client, app_id):
     for bad in ("abc", "-1", "1.5", "9" * 40, ""):
         response = _messages(client, app_id, session, conversation_id, after=bad)
         _assert_error(response, 422, "invalid_field", "after")
-    assert _messages(client, app_id, session, conversation_id, after="9" * 18).json == {"messages": []}
+    assert _messages(client, app_id, session, conversation_id, after="9" * 18).json == {
+        "messages": []
+    }
     assert len(_messages(client, app_id, session, conversation_id, after=0).json["messages"]) == 1
 
 
@@ -267,7 +300,9 @@ def test_bad_bodies_are_refused_and_nothing_is_written(client, app, app_id, body
     session = _session(client, app_id)
     _assert_error(_start(client, app_id, session, body), 422, "invalid_field", "body")
     conversation_id = _start(client, app_id, session, "fine").json["conversation"]["id"]
-    _assert_error(_post(client, app_id, session, conversation_id, body), 422, "invalid_field", "body")
+    _assert_error(
+        _post(client, app_id, session, conversation_id, body), 422, "invalid_field", "body"
+    )
     assert _stored_messages(app) == [("contact", "fine")]
     with app.app_context():
         assert len(db.session.scalars(select(Conversation)).all()) == 1
@@ -278,10 +313,14 @@ def test_body_object_is_strict(client, app, app_id):
     url = f"/widget/v1/apps/{app_id}/conversations"
     response = client.post(url, json={"body": "hi", "Body": "typo"}, headers=_headers(session))
     _assert_error(response, 422, "invalid_field", "Body")
-    _assert_error(client.post(url, json={}, headers=_headers(session)), 422, "invalid_field", "body")
+    _assert_error(
+        client.post(url, json={}, headers=_headers(session)), 422, "invalid_field", "body"
+    )
     response = client.post(url, data="hi", content_type="text/plain", headers=_headers(session))
     _assert_error(response, 415, "unsupported_media_type")
-    response = client.post(url, data=b"[1]", content_type="application/json", headers=_headers(session))
+    response = client.post(
+        url, data=b"[1]", content_type="application/json", headers=_headers(session)
+    )
     _assert_error(response, 400, "invalid_json")
     assert _stored_messages(app) == []
 
@@ -300,7 +339,9 @@ def test_agent_reply_shares_the_body_rules(app, client, app_id):
 def test_messages_record_whether_the_session_was_verified(client, app, app_id, clock):
     key = make_private_key("Ed25519")
     add_key(app, app_id, key)
-    token = sign(key, {"id": "signed-user", "name": "Vera", "exp": int(clock.current.timestamp()) + 300})
+    token = sign(
+        key, {"id": "signed-user", "name": "Vera", "exp": int(clock.current.timestamp()) + 300}
+    )
     signed = _session(client, app_id, {"jwt": token})
     unsigned = _session(client, app_id, {"id": "plain-user", "name": "Uma"})
     anonymous = _session(client, app_id)
@@ -328,11 +369,15 @@ def test_anonymous_messages_have_no_author_name(client, app_id):
 
 def test_anonymous_conversations_move_to_the_identified_contact(client, app, app_id):
     anonymous = _session(client, app_id)
-    conversation_id = _start(client, app_id, anonymous, "asked before logging in").json["conversation"]["id"]
+    conversation_id = _start(client, app_id, anonymous, "asked before logging in").json[
+        "conversation"
+    ]["id"]
     merged = identify(client, app_id, {"id": "user-9", "name": "Nina"}, session=anonymous)
     assert merged.status_code == 200
     session = merged.json["session"]
-    assert [c["id"] for c in _list(client, app_id, session).json["conversations"]] == [conversation_id]
+    assert [c["id"] for c in _list(client, app_id, session).json["conversations"]] == [
+        conversation_id
+    ]
     [message] = _messages(client, app_id, session, conversation_id).json["messages"]
     assert (message["body"], message["authorName"]) == ("asked before logging in", "Nina")
     assert _post(client, app_id, session, conversation_id, "now logged in").status_code == 201
@@ -342,7 +387,9 @@ def test_anonymous_conversations_move_to_the_identified_contact(client, app, app
 
 def test_user_switch_and_logout_show_nothing_of_the_previous_user(client, app, app_id):
     first = _session(client, app_id, {"id": "alice", "name": "Alice"})
-    alice_conversation = _start(client, app_id, first, "Alice's private question").json["conversation"]["id"]
+    alice_conversation = _start(client, app_id, first, "Alice's private question").json[
+        "conversation"
+    ]["id"]
 
     switched = identify(client, app_id, {"id": "bob"}, session=first)
     bob = switched.json["session"]
@@ -359,7 +406,9 @@ def test_user_switch_and_logout_show_nothing_of_the_previous_user(client, app, a
     _assert_error(_list(client, app_id, bob), 401, "session_required")
 
     again = _session(client, app_id, {"id": "alice"})
-    assert [c["id"] for c in _list(client, app_id, again).json["conversations"]] == [alice_conversation]
+    assert [c["id"] for c in _list(client, app_id, again).json["conversations"]] == [
+        alice_conversation
+    ]
 
 
 # --- CORS ----------------------------------------------------------------------------------
@@ -387,9 +436,11 @@ def test_preflight_allows_the_session_and_page_url_headers(client, app_id):
     for path in ("conversations", "conversations/1/messages"):
         response = client.options(
             f"/widget/v1/apps/{app_id}/{path}",
-            headers={"Origin": ORIGIN, "Access-Control-Request-Method": "POST",
-                     "Access-Control-Request-Headers":
-                         "content-type, x-promptify-session, x-promptify-page-url"},
+            headers={
+                "Origin": ORIGIN,
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "content-type, x-promptify-session, x-promptify-page-url",
+            },
         )
         assert response.status_code == 204
         assert response.headers["Access-Control-Allow-Origin"] == ORIGIN
@@ -423,14 +474,27 @@ def test_page_url_is_stored_from_identify_and_message_posts(client, app, app_id)
     started = _start(client, app_id, session, **{"X-Promptify-Page-Url": "http://app.acme.test/a"})
     conversation_id = started.json["conversation"]["id"]
     assert _last_page_url(app) == ["http://app.acme.test/a"]
-    _post(client, app_id, session, conversation_id, **{"X-Promptify-Page-Url": "https://app.acme.test/b"})
+    _post(
+        client,
+        app_id,
+        session,
+        conversation_id,
+        **{"X-Promptify-Page-Url": "https://app.acme.test/b"},
+    )
     assert _last_page_url(app) == ["https://app.acme.test/b"]
 
 
 @pytest.mark.parametrize(
     "url",
-    ["javascript:alert(1)", "ftp://files.test/x", "/relative/path", "https://", "not a url",
-     "https://app.acme.test/" + "x" * 2048, "https://app.acme.test/\x7f"],
+    [
+        "javascript:alert(1)",
+        "ftp://files.test/x",
+        "/relative/path",
+        "https://",
+        "not a url",
+        "https://app.acme.test/" + "x" * 2048,
+        "https://app.acme.test/\x7f",
+    ],
     ids=["javascript", "ftp", "relative", "no-host", "text", "too-long", "control"],
 )
 def test_other_page_urls_are_ignored_not_refused(client, app, app_id, url):
@@ -454,7 +518,9 @@ def test_an_unchanged_page_url_writes_nothing(client, app, app_id, clock):
         assert _list(client, app_id, session).status_code == 200
     assert updates == []
     with _contact_updates(app) as updates:
-        _post(client, app_id, session, conversation_id, **{"X-Promptify-Page-Url": PAGE + "&next=1"})
+        _post(
+            client, app_id, session, conversation_id, **{"X-Promptify-Page-Url": PAGE + "&next=1"}
+        )
     assert len(updates) == 1
     assert _last_page_url(app) == [PAGE + "&next=1"]
 

@@ -34,9 +34,23 @@ def live_server(app, database_url, tmp_path) -> Iterator[str]:
     }
     log = open(tmp_path / "gunicorn.log", "w")  # noqa: SIM115 - closed in the finally below
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", "2", "--threads", "4", "-b", f"127.0.0.1:{port}",
-         "--chdir", str(tmp_path), "promptify:create_app()"],
-        env=env, stdout=subprocess.DEVNULL, stderr=log,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-w",
+            "2",
+            "--threads",
+            "4",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--chdir",
+            str(tmp_path),
+            "promptify:create_app()",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log,
     )
     base_url = f"http://127.0.0.1:{port}"
     try:

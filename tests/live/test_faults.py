@@ -37,7 +37,9 @@ def _terminate_connections(database: str) -> None:
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(
-            text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :d AND pid <> pg_backend_pid()"),
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :d AND pid <> pg_backend_pid()"
+            ),
             {"d": database},
         )
     admin.dispose()
@@ -55,7 +57,11 @@ def test_database_restart_mid_load_gives_503_then_recovers(app, live_server, dat
         while not stop.is_set():
             n += 1
             body = {"id": f"w{worker}-{n}", "organizations": organizations}
-            results.append(requests.post(f"{live_server}/widget/v1/apps/{app_id}/identify", json=body, timeout=30))
+            results.append(
+                requests.post(
+                    f"{live_server}/widget/v1/apps/{app_id}/identify", json=body, timeout=30
+                )
+            )
 
     threads = [threading.Thread(target=load, args=(w,)) for w in range(4)]
     for thread in threads:
@@ -74,8 +80,12 @@ def test_database_restart_mid_load_gives_503_then_recovers(app, live_server, dat
     assert all(r.json()["error"]["code"] == "unavailable" for r in results if r.status_code == 503)
     assert len(results) > 20
     # recovered without a restart
-    after = [requests.post(f"{live_server}/widget/v1/apps/{app_id}/identify", json={"id": f"after-{i}"}, timeout=30)
-             for i in range(6)]
+    after = [
+        requests.post(
+            f"{live_server}/widget/v1/apps/{app_id}/identify", json={"id": f"after-{i}"}, timeout=30
+        )
+        for i in range(6)
+    ]
     assert [r.status_code for r in after] == [200] * 6
     with app.app_context():  # never half-written: every stored contact has all ten memberships
         counts = db.session.execute(

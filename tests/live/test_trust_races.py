@@ -59,14 +59,17 @@ def _identify(
 def _post(base: str, app_id: str, path: str, session: str, body: str) -> requests.Response:
     return requests.post(
         f"{base}/widget/v1/apps/{app_id}/{path}",
-        json={"body": body}, headers={SESSION_HEADER: session}, timeout=TIMEOUT,
+        json={"body": body},
+        headers={SESSION_HEADER: session},
+        timeout=TIMEOUT,
     )
 
 
 def _list_conversations(base: str, app_id: str, session: str) -> requests.Response:
     return requests.get(
         f"{base}/widget/v1/apps/{app_id}/conversations",
-        headers={SESSION_HEADER: session}, timeout=TIMEOUT,
+        headers={SESSION_HEADER: session},
+        timeout=TIMEOUT,
     )
 
 
@@ -192,8 +195,12 @@ def _assert_kept_by(app: Flask, user_id: str, messages: set[int], conversations:
         )
         lost = messages - set(owner_of_message)
         assert not lost, f"answered 201, then lost: {lost}"
-        assert set(owner_of_message.values()) == {identified}, "a message stayed with the anonymous visitor"
-        owners = db.session.scalars(select(Conversation.contact_id).where(Conversation.id.in_(conversations)))
+        assert set(owner_of_message.values()) == {identified}, (
+            "a message stayed with the anonymous visitor"
+        )
+        owners = db.session.scalars(
+            select(Conversation.contact_id).where(Conversation.id.in_(conversations))
+        )
         assert set(owners) == {identified}
         anonymous = select(func.count()).select_from(Contact).where(Contact.external_id.is_(None))
         assert db.session.scalar(anonymous) == 0
@@ -211,7 +218,8 @@ def _sign_in_round(app: Flask, base: str, app_id: str, user_id: str) -> None:
         lambda: [("identify", _identify(base, app_id, {"id": user_id}, session))]
     ]
     senders += [
-        (lambda w=w: _post_until_merged(base, app_id, session, conversation_id, w)) for w in range(POSTERS)
+        (lambda w=w: _post_until_merged(base, app_id, session, conversation_id, w))
+        for w in range(POSTERS)
     ]
     merge, *posted = [pair for batch in _race(senders) for pair in batch]
 
@@ -220,9 +228,13 @@ def _sign_in_round(app: Flask, base: str, app_id: str, user_id: str) -> None:
     answers = [r for _, r in posted]
     unexpected = [r for r in answers if not (_is(r, 201) or _is(r, 401, "session_required"))]
     assert not unexpected, _describe(unexpected)
-    messages = {started.json()["message"]["id"]} | {r.json()["message"]["id"] for r in answers if _is(r, 201)}
+    messages = {started.json()["message"]["id"]} | {
+        r.json()["message"]["id"] for r in answers if _is(r, 201)
+    }
     conversations = {conversation_id} | {
-        r.json()["conversation"]["id"] for path, r in posted if path == "conversations" and _is(r, 201)
+        r.json()["conversation"]["id"]
+        for path, r in posted
+        if path == "conversations" and _is(r, 201)
     }
     _assert_kept_by(app, user_id, messages, conversations)
     # the anonymous session is gone for good; the new one lists every accepted conversation
@@ -265,7 +277,10 @@ def _identify_unsigned_until_refused(
 
 
 def _assert_unsigned_came_first(
-    app: Flask, user_id: str, opened: list[requests.Response], unsigned: list[list[requests.Response]]
+    app: Flask,
+    user_id: str,
+    opened: list[requests.Response],
+    unsigned: list[list[requests.Response]],
 ) -> None:
     """An unverified session reads nothing of a verified contact anyway, so look at the rows: an
     unsigned call accepted after the signed one would leave its session not ended, or its stale
@@ -284,7 +299,9 @@ def _assert_unsigned_came_first(
         ).all()
     unverified = [s for s in sessions if s.verified_until is None]
     assert len(unverified) == len(opened) and len(sessions) == len(opened) + 1
-    assert all(s.ended_at is not None for s in unverified), "an unsigned session outlived the signed identify"
+    assert all(s.ended_at is not None for s in unverified), (
+        "an unsigned session outlived the signed identify"
+    )
 
 
 def _verified_lock_round(
@@ -296,7 +313,9 @@ def _verified_lock_round(
         assert first.status_code == 200, first.text
         opened.append(first)
     token = _token(key, {"id": user_id, "attrs": {"plan": "pro"}})
-    senders: list[Callable[[], list[requests.Response]]] = [lambda: [_identify(base, app_id, {"jwt": token})]]
+    senders: list[Callable[[], list[requests.Response]]] = [
+        lambda: [_identify(base, app_id, {"jwt": token})]
+    ]
     senders += [
         (lambda c=c: _identify_unsigned_until_refused(base, app_id, user_id, c))
         for c in range(UNSIGNED_CALLERS)
@@ -306,7 +325,9 @@ def _verified_lock_round(
     assert signed.status_code == 200, signed.text
     assert signed.json()["contact"]["verified"] is True and signed.json()["verifiedUntil"]
     answers = [r for batch in unsigned for r in batch]
-    unexpected = [r for r in answers if not (_is(r, 200) or _is(r, 403, "verified_contact_requires_jwt"))]
+    unexpected = [
+        r for r in answers if not (_is(r, 200) or _is(r, 403, "verified_contact_requires_jwt"))
+    ]
     assert not unexpected, _describe(unexpected)
     opened += [r for r in answers if r.status_code == 200]
     for response in opened:  # accepted, hence before the signed identify, which ended them
@@ -346,8 +367,10 @@ def _signed_in_console(app: Flask, base: str) -> requests.Session:
     browser = requests.Session()
     token = csrf_token_from(browser.get(f"{base}/login", timeout=TIMEOUT).text)
     signed_in = browser.post(
-        f"{base}/login", data={"email": email, "password": password, "csrf_token": token},
-        allow_redirects=False, timeout=TIMEOUT,
+        f"{base}/login",
+        data={"email": email, "password": password, "csrf_token": token},
+        allow_redirects=False,
+        timeout=TIMEOUT,
     )
     assert signed_in.status_code == 303, signed_in.text
     return browser
@@ -379,7 +402,9 @@ def _everyone_else(base: str, app_id: str, console: requests.Session, round_: in
     calls: list[Callable[[], list[Timed]]] = [
         lambda: _visitor(base, app_id, f"fast-{round_}-a"),
         lambda: _visitor(base, app_id, f"fast-{round_}-b"),
-        lambda: [_timed("inbox", lambda: console.get(inbox, allow_redirects=False, timeout=TIMEOUT))],
+        lambda: [
+            _timed("inbox", lambda: console.get(inbox, allow_redirects=False, timeout=TIMEOUT))
+        ],
     ]
     with ThreadPoolExecutor(max_workers=len(calls)) as pool:
         return [timed for batch in pool.map(lambda call: call(), calls) for timed in batch]
@@ -403,9 +428,13 @@ def test_a_client_withholding_its_body_blocks_no_one(app, live_server):
             timings = _everyone_else(live_server, app_id, console, round_)
             statuses = [(what, r.status_code) for what, _, r in timings]
             expected = [("identify", 200), ("start", 201), ("post", 201)] * 2 + [("inbox", 200)]
-            assert statuses == expected, [(what, round(s, 2), r.text[:200]) for what, s, r in timings]
+            assert statuses == expected, [
+                (what, round(s, 2), r.text[:200]) for what, s, r in timings
+            ]
             slowest = max(timings, key=lambda t: t[1])
-            assert slowest[1] < PROMPT, f"{slowest[0]} took {slowest[1]:.2f} s while a body was withheld"
+            assert slowest[1] < PROMPT, (
+                f"{slowest[0]} took {slowest[1]:.2f} s while a body was withheld"
+            )
             round_ += 1
 
         # All that time the slow client got no answer; its body now completes its call.

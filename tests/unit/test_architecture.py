@@ -34,9 +34,20 @@ def _label(path: Path) -> str:
 @pytest.mark.parametrize("path", _modules("identity"), ids=_label)
 def test_identity_rules_are_pure(path):
     """No web framework, no database: the rules take their inputs (and the time) as arguments."""
-    forbidden = ("flask", "sqlalchemy", "flask_sqlalchemy", "promptify.extensions", "promptify.models",
-                 "promptify.services", "promptify.blueprints")
-    offending = {name for name in _imports(path) if name.split(".")[0] in forbidden or name.startswith(forbidden)}
+    forbidden = (
+        "flask",
+        "sqlalchemy",
+        "flask_sqlalchemy",
+        "promptify.extensions",
+        "promptify.models",
+        "promptify.services",
+        "promptify.blueprints",
+    )
+    offending = {
+        name
+        for name in _imports(path)
+        if name.split(".")[0] in forbidden or name.startswith(forbidden)
+    }
     assert not offending, f"{_label(path)} imports {sorted(offending)}"
 
 
@@ -54,7 +65,9 @@ def _calls_commit(path: Path) -> list[int]:
     return [
         node.lineno
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "commit"
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "commit"
     ]
 
 

@@ -26,8 +26,17 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 SKIPPED_DIRS = {
-    ".git", ".venv", "node_modules", "test-output", "__pycache__", ".pytest_cache",
-    ".hypothesis", ".mypy_cache", ".ruff_cache", "instance", "build",
+    ".git",
+    ".venv",
+    "node_modules",
+    "test-output",
+    "__pycache__",
+    ".pytest_cache",
+    ".hypothesis",
+    ".mypy_cache",
+    ".ruff_cache",
+    "instance",
+    "build",
 }
 CITING_ROOTS = ("promptify/", "tests/", "bench/", "docs/")
 CITING_FILES = ("README.md",)
@@ -55,14 +64,27 @@ def repository_files() -> tuple[str, ...]:
     """Tracked and untracked-but-not-ignored files (git), else a walk of the tree."""
     try:
         out = subprocess.run(
-            ["git", "-C", str(ROOT), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-            capture_output=True, check=True, timeout=60,
+            [
+                "git",
+                "-C",
+                str(ROOT),
+                "ls-files",
+                "-z",
+                "--cached",
+                "--others",
+                "--exclude-standard",
+            ],
+            capture_output=True,
+            check=True,
+            timeout=60,
         ).stdout.decode("utf-8")
         names = [name for name in out.split("\0") if name]
     except (OSError, subprocess.SubprocessError, UnicodeDecodeError):
         names = []
         for directory, subdirs, files in os.walk(ROOT):
-            subdirs[:] = [d for d in subdirs if d not in SKIPPED_DIRS and not d.endswith(".egg-info")]
+            subdirs[:] = [
+                d for d in subdirs if d not in SKIPPED_DIRS and not d.endswith(".egg-info")
+            ]
             rel = Path(directory).relative_to(ROOT)
             names.extend((rel / f).as_posix() for f in files)
     return tuple(sorted(n for n in set(names) if (ROOT / n).is_file()))
@@ -89,7 +111,11 @@ def citing_files() -> list[str]:
 
 
 def markdown_pages() -> list[str]:
-    return [n for n in text_files() if n in CITING_FILES or (n.startswith("docs/") and n.endswith(".md"))]
+    return [
+        n
+        for n in text_files()
+        if n in CITING_FILES or (n.startswith("docs/") and n.endswith(".md"))
+    ]
 
 
 def line_of(text: str, offset: int) -> int:
@@ -146,7 +172,10 @@ def anchors_of(path: Path) -> frozenset[str]:
     [
         ("Trust lifecycle", "trust-lifecycle"),
         ("The checks, in order", "the-checks-in-order"),
-        ("Keeping the session verified: `setTokenProvider`", "keeping-the-session-verified-settokenprovider"),
+        (
+            "Keeping the session verified: `setTokenProvider`",
+            "keeping-the-session-verified-settokenprovider",
+        ),
         ("`POST /widget/v1/apps/{appId}/identify`", "post-widgetv1appsappididentify"),
         ("Node (`jose`)", "node-jose"),
         ("Settings › Messenger", "settings--messenger"),
@@ -164,7 +193,9 @@ def test_headings_inside_code_blocks_are_not_headings() -> None:
 
 def test_repeated_headings_get_numbered_anchors(tmp_path: Path) -> None:
     page = tmp_path / "page.md"
-    page.write_text("# Notes\n\n## Setup\n\n```sh\n# not a heading\n```\n\n## Setup\n", encoding="utf-8")
+    page.write_text(
+        "# Notes\n\n## Setup\n\n```sh\n# not a heading\n```\n\n## Setup\n", encoding="utf-8"
+    )
     assert anchors_of(page) == {"notes", "setup", "setup-1"}
 
 
@@ -185,7 +216,9 @@ def test_no_file_names_a_document_the_repository_does_not_ship() -> None:
         for text in [text_of(name) or ""]
         for match in re.finditer("|".join(re.escape(r) for r in RETIRED), text)
     ]
-    assert not found, "cite a docs/ section, an RFC, or state the rule instead:\n" + "\n".join(found)
+    assert not found, "cite a docs/ section, an RFC, or state the rule instead:\n" + "\n".join(
+        found
+    )
 
 
 def test_docs_references_name_existing_files_and_headings() -> None:
@@ -194,13 +227,17 @@ def test_docs_references_name_existing_files_and_headings() -> None:
         text = text_of(name) or ""
         for match in DOC_FILE_REF.finditer(text):
             if not (DOCS / f"{match['name']}.md").is_file():
-                problems.append(f"{name}:{line_of(text, match.start())}: no such file {match.group()}")
+                problems.append(
+                    f"{name}:{line_of(text, match.start())}: no such file {match.group()}"
+                )
         for match in DOC_HEADING_REF.finditer(text):
             doc = DOCS / f"{match['name']}.md"
-            if doc.is_file() and plain(match["heading"]) not in {plain(h) for h in headings_of(doc)}:
+            if doc.is_file() and plain(match["heading"]) not in {
+                plain(h) for h in headings_of(doc)
+            }:
                 problems.append(
                     f"{name}:{line_of(text, match.start())}: docs/{match['name']}.md has no heading "
-                    f"\"{match['heading']}\"; its headings are {list(headings_of(doc))}"
+                    f'"{match["heading"]}"; its headings are {list(headings_of(doc))}'
                 )
         for match in DOC_ANCHOR_REF.finditer(text):
             doc = DOCS / f"{match['name']}.md"
@@ -233,5 +270,7 @@ def test_relative_markdown_links_resolve() -> None:
                 if not linked.exists():
                     problems.append(f"{where}: no such file")
                 elif anchor and linked.suffix == ".md" and anchor not in anchors_of(linked):
-                    problems.append(f"{where}: no such heading; anchors are {sorted(anchors_of(linked))}")
+                    problems.append(
+                        f"{where}: no such heading; anchors are {sorted(anchors_of(linked))}"
+                    )
     assert not problems, "\n".join(problems)

@@ -59,7 +59,6 @@ OID_ED25519 = bytes.fromhex("06032b6570")
 DER_NULL = b"\x05\x00"
 
 
-
 def rsa_spki(n: int, e: int, algorithm: bytes = seq(OID_RSA, DER_NULL)) -> bytes:
     return seq(algorithm, bit_string(seq(der_int(n), der_int(e))))
 

@@ -12,7 +12,7 @@ import json
 import os
 import shutil
 import subprocess
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -90,7 +90,7 @@ def test_jose_signed_token_is_accepted(
     }
     token = _sign_with_node(node, private_key, alg, claims)
     # setExpirationTime("5m") is relative to the real clock, so verify at the real time.
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     key = _key_info(private_key, key_type, jwk_cls)
     result = verify_jwt(token, [key], app_id=APP_ID, now=now)
     assert result.header == {"alg": alg}

@@ -14,7 +14,7 @@ import hmac
 import json
 import warnings
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -33,7 +33,7 @@ from promptify.identity.errors import IdentifyError
 from promptify.identity.keys import PublicKeyInfo, StoredKey, usable_keys
 from promptify.identity.tokens import CHECK_NAMES, inspect_jwt, verify_jwt
 
-NOW = datetime(2025, 6, 1, 12, 0, 0, tzinfo=timezone.utc)
+NOW = datetime(2025, 6, 1, 12, 0, 0, tzinfo=UTC)
 T = int(NOW.timestamp())
 APP_ID = "app_AAAAAAAAAAAAAAAAAAAA"
 OTHER_APP_ID = "app_BBBBBBBBBBBBBBBBBBBB"
@@ -725,7 +725,7 @@ def test_rsa_8192_signature_length_passes_the_size_limits() -> None:
     ],
 )
 def test_time_boundaries(claim: str, offset: int, code: str | None) -> None:
-    now = datetime(2025, 6, 1, 12, 0, 0, tzinfo=timezone.utc)
+    now = datetime(2025, 6, 1, 12, 0, 0, tzinfo=UTC)
     payload = {"id": "u", "exp": 1748779200 + 60, claim: 1748779200 + offset}
     assert now.timestamp() == 1748779200
     token = good("EdDSA", ED, payload)

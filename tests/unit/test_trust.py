@@ -14,8 +14,13 @@ GRACE = timedelta(hours=2)
 HOUR = timedelta(hours=1)
 
 VERIFIED = SessionFacts(
-    ended_at=None, verified_until=NOW + HOUR, key_revoked_at=None, key_retired_at=None,
-    contact_anonymous=False, contact_verified=True, require_jwt=False,
+    ended_at=None,
+    verified_until=NOW + HOUR,
+    key_revoked_at=None,
+    key_retired_at=None,
+    contact_anonymous=False,
+    contact_verified=True,
+    require_jwt=False,
 )
 UNVERIFIED = replace(VERIFIED, verified_until=None, contact_verified=False)
 ANONYMOUS = replace(UNVERIFIED, contact_anonymous=True)
@@ -24,7 +29,11 @@ CASES = [
     ("verified, within its hour", VERIFIED, True),
     ("verified, at verified_until", replace(VERIFIED, verified_until=NOW), False),
     ("verified, key revoked", replace(VERIFIED, key_revoked_at=NOW - timedelta(seconds=1)), False),
-    ("verified, key revoked later", replace(VERIFIED, key_revoked_at=NOW + timedelta(seconds=1)), True),
+    (
+        "verified, key revoked later",
+        replace(VERIFIED, key_revoked_at=NOW + timedelta(seconds=1)),
+        True,
+    ),
     ("verified, key retiring", replace(VERIFIED, key_retired_at=NOW - HOUR), True),
     ("verified, key grace over", replace(VERIFIED, key_retired_at=NOW - GRACE), False),
     ("verified, ended by a cascade", replace(VERIFIED, ended_at=NOW - HOUR), False),
@@ -44,7 +53,9 @@ def test_is_live(facts, live):
 
 def test_verified_until_is_the_lifetime_cut_by_a_retiring_keys_grace():
     assert verified_until(NOW, HOUR, None, GRACE) == NOW + HOUR
-    assert verified_until(NOW, HOUR, NOW - timedelta(minutes=90), GRACE) == NOW + timedelta(minutes=30)
+    assert verified_until(NOW, HOUR, NOW - timedelta(minutes=90), GRACE) == NOW + timedelta(
+        minutes=30
+    )
     assert verified_until(NOW, HOUR, NOW, GRACE) == NOW + HOUR
 
 
@@ -52,7 +63,14 @@ def test_renewal_is_throttled_for_the_same_key_only_while_not_lapsed():
     minute = timedelta(minutes=1)
 
     def renew(key="a", at=NOW, until=NOW + HOUR, stored_key="a"):
-        return needs_renewal(stored_key=stored_key, stored_at=at, stored_until=until, key=key, now=NOW, throttle=minute)
+        return needs_renewal(
+            stored_key=stored_key,
+            stored_at=at,
+            stored_until=until,
+            key=key,
+            now=NOW,
+            throttle=minute,
+        )
 
     assert renew(stored_key=None, at=None, until=None)
     assert not renew(at=NOW - timedelta(seconds=59))

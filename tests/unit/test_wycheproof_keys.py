@@ -131,7 +131,6 @@ OID_ED25519 = bytes.fromhex("06032b6570")
 PRIVATE_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
 
 
-
 def jwk_to_spki_pem(jwk: dict[str, str]) -> str | None:
     """Encode the JWK's public part as SPKI without validating it (the upload rules must do that).
 

@@ -15,7 +15,7 @@ import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,7 @@ DATA_DIRS = (
     REPO.parent / "shared" / "wycheproof",
     Path("/work/shared/wycheproof"),
 )
-NOW = datetime(2025, 6, 1, tzinfo=timezone.utc)
+NOW = datetime(2025, 6, 1, tzinfo=UTC)
 
 # Verdicts our primitive gives on `acceptable` vectors (Wycheproof lets a verifier go either way).
 ACCEPTABLE: dict[tuple[str, int], bool] = {

@@ -15,7 +15,6 @@ Create Date: 2026-12-02 07:00:00
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = "0004"
 down_revision = "0003"
 branch_labels = None
@@ -30,32 +29,49 @@ def upgrade():
         batch_op.add_column(sa.Column("ended_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.drop_column("verified")
         batch_op.create_index(
-            "ix_widget_session_workspace_id_verified_key", ["workspace_id", "verified_key"], unique=False
+            "ix_widget_session_workspace_id_verified_key",
+            ["workspace_id", "verified_key"],
+            unique=False,
         )
     with op.batch_alter_table("message", schema=None) as batch_op:
         batch_op.add_column(sa.Column("verified_key", sa.String(length=64), nullable=True))
     with op.batch_alter_table("organization", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("verified", sa.Boolean(), server_default=sa.false(), nullable=False))
+        batch_op.add_column(
+            sa.Column("verified", sa.Boolean(), server_default=sa.false(), nullable=False)
+        )
     with op.batch_alter_table("contact", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("email_verified", sa.Boolean(), server_default=sa.false(), nullable=False))
+        batch_op.add_column(
+            sa.Column("email_verified", sa.Boolean(), server_default=sa.false(), nullable=False)
+        )
         batch_op.add_column(sa.Column("email_folded", sa.String(length=320), nullable=True))
-        batch_op.create_index("ix_contact_workspace_id_email_folded", ["workspace_id", "email_folded"], unique=False)
+        batch_op.create_index(
+            "ix_contact_workspace_id_email_folded", ["workspace_id", "email_folded"], unique=False
+        )
     # SQLite's lower() folds ASCII only; the application folds every later write in full
     op.execute("UPDATE contact SET email_folded = lower(email) WHERE email IS NOT NULL")
     with op.batch_alter_table("signing_key", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("last_verified_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(
+            sa.Column("last_verified_at", sa.DateTime(timezone=True), nullable=True)
+        )
     with op.batch_alter_table("identify_failure", schema=None) as batch_op:
         batch_op.add_column(sa.Column("contact_id", sa.Integer(), nullable=True))
-        batch_op.create_index(batch_op.f("ix_identify_failure_contact_id"), ["contact_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_identify_failure_contact_id"), ["contact_id"], unique=False
+        )
         batch_op.create_foreign_key(
-            batch_op.f("fk_identify_failure_contact_id_contact"), "contact", ["contact_id"], ["id"],
+            batch_op.f("fk_identify_failure_contact_id_contact"),
+            "contact",
+            ["contact_id"],
+            ["id"],
             ondelete="SET NULL",
         )
 
 
 def downgrade():
     with op.batch_alter_table("identify_failure", schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f("fk_identify_failure_contact_id_contact"), type_="foreignkey")
+        batch_op.drop_constraint(
+            batch_op.f("fk_identify_failure_contact_id_contact"), type_="foreignkey"
+        )
         batch_op.drop_index(batch_op.f("ix_identify_failure_contact_id"))
         batch_op.drop_column("contact_id")
     with op.batch_alter_table("signing_key", schema=None) as batch_op:
@@ -70,7 +86,9 @@ def downgrade():
         batch_op.drop_column("verified_key")
     with op.batch_alter_table("widget_session", schema=None) as batch_op:
         batch_op.drop_index("ix_widget_session_workspace_id_verified_key")
-        batch_op.add_column(sa.Column("verified", sa.Boolean(), server_default=sa.false(), nullable=False))
+        batch_op.add_column(
+            sa.Column("verified", sa.Boolean(), server_default=sa.false(), nullable=False)
+        )
         batch_op.drop_column("ended_at")
         batch_op.drop_column("verified_until")
         batch_op.drop_column("verified_at")
