@@ -38,6 +38,7 @@ test-deps: setup-test tests/node/node_modules/.installed /usr/bin/chromium
 test: test-deps
 	$(BIN)/ruff check promptify tests bench
 	$(BIN)/ruff format --check promptify tests bench
+	$(BIN)/mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: setup-test  # logs in with requests; bench.profile_identify and bench.spy use pyinstrument and py-spy

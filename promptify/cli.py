@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import TextIO
 
 import click
 from flask import Flask
@@ -96,7 +97,7 @@ def keys() -> None:
 @keys.command("add")
 @click.argument("app_id")
 @click.argument("pemfile", type=click.File("r"))
-def keys_add(app_id: str, pemfile: click.utils.LazyFile) -> None:
+def keys_add(app_id: str, pemfile: TextIO) -> None:
     """Add an SPKI public key (PEMFILE, or - for stdin); it becomes current. Prints its thumbprint."""
     target = _workspace_or_exit(app_id)
     try:

@@ -238,7 +238,8 @@ def serve_demo(demo: Demo, *, host: str, port: int, echo: Callable[[str], None])
     # Both sockets listen from here on; connections wait until the lines below are printed, so the
     # first access-log line comes after the password.
     host_server = make_server(host, port + 1, host_app, threaded=True)
-    console = make_server(host, port, quiet.wrap(current_app._get_current_object()), threaded=True)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    console = make_server(host, port, quiet.wrap(app), threaded=True)
     db.session.remove()  # end the CLI's transaction: on SQLite it would hold the write lock
     console.log_startup()
     echo("")

@@ -4,7 +4,7 @@ anonymous one (docs/identification.md, "Anonymous visitors")."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, cast
 
 from promptify.identity.payload import MAX_ATTRS, UserPayload, check_attr_count, merge_attrs
 
@@ -28,7 +28,7 @@ def apply_payload(stored: Profile, payload: UserPayload, *, signed: bool = False
 
     Raises too_many_attrs when more than 50 attrs would be stored after the merge.
     """
-    updated = replace(stored, **payload.profile)
+    updated = replace(stored, **cast(dict[str, Any], payload.profile))
     if "email" in payload.profile:
         updated = replace(updated, email_verified=signed and payload.profile["email"] is not None)
     if payload.attrs is not None:

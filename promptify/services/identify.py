@@ -185,6 +185,7 @@ def _identify_user(
     payload, signed = request.payload, request.token is not None
     assert payload.external_id is not None
     session, previous = (found.session, found.contact) if found is not None else (None, None)
+    contact: Contact | None
     if previous is not None and previous.external_id == payload.external_id:
         contact = previous  # the session's own user: no second lookup
     else:

@@ -208,7 +208,7 @@ def email_claims(contacts: Sequence[Contact]) -> dict[int, str]:
         )
         .order_by(Contact.email_verified.desc(), Contact.id)
     ):
-        owners.setdefault((workspace_id, folded), []).append((owner_id, external_id))
+        owners.setdefault((workspace_id, folded or ""), []).append((owner_id, external_id or ""))
     claims = {}
     for contact in unproven:
         others = [

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import delete, exists, select
+from sqlalchemy import CursorResult, delete, exists, select
 
 from promptify.extensions import db
 from promptify.models import Contact, Conversation, IdentifyFailure, UsedJti, WidgetSession
@@ -40,7 +41,8 @@ def _delete_in_batches(model, conditions) -> int:  # type: ignore[no-untyped-def
         with transaction.write():
             ids = list(db.session.scalars(select(model.id).where(*conditions).limit(BATCH)))
             if ids:
-                result = db.session.execute(delete(model).where(model.id.in_(ids), *conditions))
+                statement = delete(model).where(model.id.in_(ids), *conditions)
+                result = cast("CursorResult[Any]", db.session.execute(statement))
                 total += result.rowcount or 0
         if not ids:
             return total

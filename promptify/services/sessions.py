@@ -7,8 +7,9 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import and_, bindparam, select, update
+from sqlalchemy import CursorResult, and_, bindparam, select, update
 
 from promptify.extensions import db
 from promptify.identity import trust
@@ -119,12 +120,13 @@ def end_session(session: WidgetSession) -> None:
 
 
 def _end(*conditions, now: datetime) -> int:  # type: ignore[no-untyped-def]
-    result = db.session.execute(
+    statement = (
         update(WidgetSession)
         .where(WidgetSession.ended_at.is_(None), *conditions)
         .values(ended_at=now)
         .execution_options(synchronize_session=False)
     )
+    result = cast("CursorResult[Any]", db.session.execute(statement))  # DML: a cursor result
     return int(result.rowcount or 0)
 
 

@@ -6,6 +6,7 @@ It never consumes a `jti` and never writes a contact: it only reads the keys and
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
@@ -21,7 +22,7 @@ from promptify.services import keys as keys_service
 def check_token(workspace: Workspace, token: str, *, now: datetime) -> list[CheckStep]:
     """The verifier's own steps, then the jti status and the payload field rules."""
     config = current_app.config
-    options = {
+    options: dict[str, Any] = {
         "app_id": workspace.app_id,
         "now": now,
         "leeway": int(config["JWT_LEEWAY_SECONDS"]),
