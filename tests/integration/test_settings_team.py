@@ -353,3 +353,15 @@ def test_an_admin_may_deactivate_themselves_when_another_admin_remains(client, l
     assert _operator(app, admin).active is False
     assert "/login" in client.get(PAGE).headers["Location"]
     assert _can_sign_in(app, "successor@example.com", "sekret-pass")
+
+
+@pytest.mark.parametrize(
+    "path", ["/settings/messenger/security", "/settings/messenger/installation", "/settings/team"]
+)
+def test_the_navigation_marks_settings_on_every_settings_page(client, login, path):
+    login("admin")
+    html = client.get(path).get_data(as_text=True)
+    assert re.search(
+        r'<a href="/settings/messenger/security" aria-current="page">Settings</a>', html
+    ), path
+    assert 'aria-current="page">Inbox<' not in html
