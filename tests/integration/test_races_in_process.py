@@ -137,19 +137,33 @@ def test_readding_a_revoked_key_does_not_revive_a_session_that_raced_the_revocat
 # --- email claims -------------------------------------------------------------------------
 
 
-def test_a_typed_email_differing_only_in_case_is_still_shown_as_a_claim(
-    app, client, login, app_id, key, clock
-):
-    identify(client, app_id, {"jwt": _token(key, clock, "u1", email="Jane.Doe@example.com")})
-    typed = identify(client, app_id, {"id": None, "email": "jane.doe@example.com"}).json["session"]
+def _claimed_conversation(client, login, app_id, key, clock, *, verified: str, typed: str) -> str:
+    """A verified user with email `verified`, an anonymous visitor who typed `typed` and wrote;
+    returns the visitor's conversation as an agent sees it (htmx fragment)."""
+    identify(client, app_id, {"jwt": _token(key, clock, "u1", email=verified)})
+    session = identify(client, app_id, {"id": None, "email": typed}).json["session"]
     conversation_id = client.post(
         f"/widget/v1/apps/{app_id}/conversations",
         json={"body": "hi"},
-        headers={"X-Promptify-Session": typed},
+        headers={"X-Promptify-Session": session},
     ).json["conversation"]["id"]
     login("agent")
-    panel = client.get(f"/inbox/{conversation_id}", headers={"HX-Request": "true"}).get_data(
+    return client.get(f"/inbox/{conversation_id}", headers={"HX-Request": "true"}).get_data(
         as_text=True
+    )
+
+
+def test_a_typed_email_differing_only_in_case_is_still_shown_as_a_claim(
+    app, client, login, app_id, key, clock
+):
+    panel = _claimed_conversation(
+        client,
+        login,
+        app_id,
+        key,
+        clock,
+        verified="Jane.Doe@example.com",
+        typed="jane.doe@example.com",
     )
     assert "claimed, not proven" in panel, (
         "the verified user's address, re-cased, shows as a plain email"
@@ -159,16 +173,8 @@ def test_a_typed_email_differing_only_in_case_is_still_shown_as_a_claim(
 def test_a_claimed_email_is_not_the_plain_title_of_the_conversation(
     app, client, login, app_id, key, clock
 ):
-    identify(client, app_id, {"jwt": _token(key, clock, "u1", email="jane@example.com")})
-    typed = identify(client, app_id, {"id": None, "email": "jane@example.com"}).json["session"]
-    conversation_id = client.post(
-        f"/widget/v1/apps/{app_id}/conversations",
-        json={"body": "hi"},
-        headers={"X-Promptify-Session": typed},
-    ).json["conversation"]["id"]
-    login("agent")
-    page = client.get(f"/inbox/{conversation_id}", headers={"HX-Request": "true"}).get_data(
-        as_text=True
+    page = _claimed_conversation(
+        client, login, app_id, key, clock, verified="jane@example.com", typed="jane@example.com"
     )
     assert "<h1>jane@example.com</h1>" not in page, (
         "the heading shows the claimed address as the visitor's identity"
