@@ -29,9 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     from cryptography.hazmat.primitives.asymmetric import ed25519
     from pyinstrument import Profiler
 
+    from bench.datagen import generate
     from bench.pages import prepare
     from promptify import create_app
-    from promptify.datagen import generate
 
     with ExitStack() as stack:
         url = stack.enter_context(

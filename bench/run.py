@@ -23,9 +23,9 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from bench import pages, scenarios, servers
+from bench.datagen import GenerateStats, generate
 from bench.load import LoadResult, run_load
 from bench.report import loadavg, report
-from promptify.datagen import GenerateStats, generate
 
 SAMPLED_CONVERSATIONS = 10
 

@@ -21,8 +21,8 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from bench import pages, scenarios, servers
+from bench.datagen import generate
 from bench.load import run_load
-from promptify.datagen import generate
 
 BUILDERS = {
     "unchanged": scenarios.build_unchanged,

@@ -27,9 +27,7 @@ def cli() -> None:
 
 def register_commands(app: Flask) -> None:
     """Attach the commands to `app.cli`, so `promptify` and `app.test_cli_runner()` both see them."""
-    from promptify.datagen import generate_command
-
-    for command in (workspace, operator, keys, demo, purge, generate_command):
+    for command in (workspace, operator, keys, demo, purge):
         app.cli.add_command(command)
 
 

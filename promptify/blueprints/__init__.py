@@ -13,7 +13,7 @@ def register_blueprints(app: Flask) -> None:
         health,
         inbox,
         installation,
-        settings,
+        security,
         team,
         widget,
     )
@@ -22,5 +22,5 @@ def register_blueprints(app: Flask) -> None:
     csrf.exempt(
         widget.bp
     )  # authenticated by app id, origin, session header or JWT — never a cookie
-    for module in (widget, health, auth, console, inbox, directory, settings, installation, team):
+    for module in (widget, health, auth, console, inbox, directory, security, installation, team):
         app.register_blueprint(module.bp)

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
-from promptify.models import Base, JSONDocument, UTCDateTime
+from promptify.models.base import Base, JSONDocument, UTCDateTime
 
 
 class Contact(Base):

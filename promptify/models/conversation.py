@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from promptify.models import Base, UTCDateTime
+from promptify.models.base import Base, UTCDateTime
 
 
 class Conversation(Base):

@@ -8,7 +8,7 @@ from flask_login import UserMixin
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from promptify.models import Base, UTCDateTime
+from promptify.models.base import Base, UTCDateTime
 
 ROLES = ("admin", "agent")
 

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from promptify.models import Base, JSONDocument, UTCDateTime
+from promptify.models.base import Base, JSONDocument, UTCDateTime
 
 
 class Workspace(Base):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from promptify.demo_host import create_host_app
+from promptify.demo.host import create_host_app
 from tests.browser.conftest import LiveServer, screenshot, sign_in
 from tests.factories import add_key, make_private_key, make_workspace, private_pem
 

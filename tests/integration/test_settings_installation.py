@@ -14,7 +14,7 @@ import pytest
 from markupsafe import escape
 from sqlalchemy import select
 
-from promptify import install_snippets
+from promptify.blueprints.installation import snippets as install_snippets
 from promptify.extensions import db
 from promptify.models import Workspace
 from tests.conftest import csrf_token_from

@@ -17,7 +17,7 @@ from joserfc.jwk import OKPKey
 from markupsafe import escape
 from sqlalchemy import func, select
 
-from promptify import countdown
+from promptify.blueprints.security import countdown
 from promptify.extensions import db
 from promptify.identity.keys import KeyRejected, parse_spki_pem
 from promptify.models import IdentifyFailure, SigningKey, UsedJti, Workspace

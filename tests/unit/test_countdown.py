@@ -1,4 +1,4 @@
-"""promptify.countdown: the grace countdown texts, with literal datetimes (no app, no DB)."""
+"""promptify.blueprints.security.countdown: the grace countdown texts, with literal datetimes (no app, no DB)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-import promptify.countdown
-from promptify.countdown import clock_time, duration, time_left
+import promptify.blueprints.security.countdown
+from promptify.blueprints.security.countdown import clock_time, duration, time_left
 
 NOW = datetime(2025, 3, 2, 13, 20, tzinfo=UTC)
 
@@ -66,7 +66,7 @@ def test_clock_time_converts_other_offsets_to_utc():
 
 
 def test_countdown_is_pure():
-    tree = ast.parse(Path(promptify.countdown.__file__).read_text())
+    tree = ast.parse(Path(promptify.blueprints.security.countdown.__file__).read_text())
     imported = {
         alias.name.split(".")[0]
         for node in ast.walk(tree)

@@ -201,7 +201,7 @@ def test_repeated_headings_get_numbered_anchors(tmp_path: Path) -> None:
 
 def test_the_scan_sees_the_repository() -> None:
     names = citing_files()
-    assert "docs/security.md" in names and "promptify/identity/tokens.py" in names
+    assert "docs/security.md" in names and "promptify/identity/tokens/verify.py" in names
     references = sum(len(DOC_FILE_REF.findall(text_of(n) or "")) for n in names)
     assert references >= 20, "the reference pattern no longer matches the citations in use"
 

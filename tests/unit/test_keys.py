@@ -28,8 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, r
 from cryptography.x509.oid import NameOID
 from joserfc.jwk import ECKey
 
-import promptify.identity
-from promptify.identity import keys as keys_module
+import promptify.identity.keys
 from promptify.identity.keys import (
     KeyRejected,
     StoredKey,
@@ -41,6 +40,7 @@ from promptify.identity.keys import (
     public_key_info_from_crypto_key,
     usable_keys,
 )
+from promptify.identity.keys import messages as key_messages
 from tests.der import bit_string, der_int, seq, tlv
 
 P = 2**255 - 19
@@ -641,7 +641,9 @@ def test_refuses_with_a_precise_message(make_text: Callable[[], str], expected: 
 
 
 def test_every_message_is_short_plain_and_at_most_two_sentences() -> None:
-    messages = {name: value for name, value in vars(keys_module).items() if name.startswith("MSG_")}
+    messages = {
+        name: value for name, value in vars(key_messages).items() if name.startswith("MSG_")
+    }
     assert len(messages) >= 30
     for name, message in messages.items():
         assert len(message) <= 300, name
@@ -833,46 +835,28 @@ def test_usable_keys_lists_current_first_then_newest_retired() -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# Purity of promptify/identity: no Flask, no database
+# The keys package depends on nothing but the standard library, cryptography and joserfc
+# (the identity layer as a whole is checked in tests/unit/test_architecture.py)
 # --------------------------------------------------------------------------------------------
 
-IDENTITY_DIR = Path(promptify.identity.__file__).parent
-FORBIDDEN_PREFIXES = ("flask", "sqlalchemy", "promptify.extensions", "promptify.models")
+KEYS_DIR = Path(promptify.identity.keys.__file__).parent
 
 
-def _imported_modules(path: Path) -> set[str]:
+def _absolute_imports(path: Path) -> set[str]:
+    """Modules imported by absolute name; relative imports stay inside the package."""
     names: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
-            base = "promptify.identity".rsplit(".", node.level - 1)[0] if node.level else ""
-            module = ".".join(part for part in (base, node.module or "") if part)
-            names.add(module)
-            names.update(f"{module}.{alias.name}" for alias in node.names)
+            assert node.level <= 1, f"{path.name} reaches outside the keys package"
+            if node.level == 0 and node.module:
+                names.add(node.module)
     return names
 
 
-@pytest.mark.parametrize("path", sorted(IDENTITY_DIR.glob("*.py")), ids=lambda p: p.name)
-def test_identity_modules_import_neither_flask_nor_the_database(path: Path) -> None:
-    for name in _imported_modules(path):
-        root_matches = [
-            p
-            for p in FORBIDDEN_PREFIXES
-            if name == p or name.startswith(p + ".") or name.startswith(p + "_")
-        ]
-        assert not root_matches, f"{path.name} imports {name}"
-
-
-KEY_MODULES = ("keys", "key_math", "key_messages")
-
-
-@pytest.mark.parametrize("module", KEY_MODULES)
-def test_keys_module_uses_only_stdlib_cryptography_and_joserfc(module: str) -> None:
-    """keys.py and the modules it was split into import nothing but each other."""
+@pytest.mark.parametrize("path", sorted(KEYS_DIR.glob("*.py")), ids=lambda p: p.name)
+def test_keys_package_uses_only_stdlib_cryptography_and_joserfc(path: Path) -> None:
     allowed = set(sys.stdlib_module_names) | {"cryptography", "joserfc", "__future__"}
-    siblings = tuple(f"promptify.identity.{name}" for name in KEY_MODULES)
-    names = _imported_modules(IDENTITY_DIR / f"{module}.py")
-    outside = {n for n in names if not any(n == s or n.startswith(s + ".") for s in siblings)}
-    roots = {name.split(".")[0] for name in outside}
+    roots = {name.split(".")[0] for name in _absolute_imports(path)}
     assert roots <= allowed, roots - allowed

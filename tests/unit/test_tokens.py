@@ -679,7 +679,7 @@ def test_matching_kid_is_tried_first(monkeypatch: pytest.MonkeyPatch) -> None:
         tried.append(key.thumbprint)
         return real(key)
 
-    monkeypatch.setattr(tokens, "import_public_key", spy)
+    monkeypatch.setattr("promptify.identity.tokens.verify.import_public_key", spy)
     token = good("EdDSA", ED_OTHER, kid=ED_OTHER_KEY.thumbprint)
     assert verify(token, [ED_KEY, ED_OTHER_KEY]).key_thumbprint == ED_OTHER_KEY.thumbprint
     assert tried == [ED_OTHER_KEY.thumbprint]

@@ -17,8 +17,8 @@ from urllib.parse import urlsplit
 import email_validator
 from email_validator import EmailNotValidError, validate_email
 
-from .errors import IdentifyError
-from .payload_messages import describe, short
+from ..errors import IdentifyError
+from .messages import describe, short
 
 AttrValue = str | int | float | bool
 

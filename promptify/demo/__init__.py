@@ -225,7 +225,7 @@ def serve_demo(demo: Demo, *, host: str, port: int, echo: Callable[[str], None])
     repeat how to sign in, last, above the access log."""
     from werkzeug.serving import make_server
 
-    from promptify.demo_host import create_host_app
+    from promptify.demo.host import create_host_app
 
     widget_base = f"http://{host}:{port}"
     host_app = create_host_app(

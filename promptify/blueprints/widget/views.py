@@ -209,14 +209,14 @@ def post_message(app_id: str, conversation_id: int) -> ResponseReturnValue:
 
 @bp.get("/openapi.json")
 def openapi() -> ResponseReturnValue:
-    from promptify.openapi import document
+    from promptify.blueprints.widget.openapi import document
 
     return jsonify(document())
 
 
 # --- the widget script (docs/widget-api.md, "The widget script") --------------------------
 
-SCRIPT_DIRECTORY = Path(__file__).resolve().parent.parent / "static" / "widget"
+SCRIPT_DIRECTORY = Path(__file__).resolve().parents[2] / "static" / "widget"
 SCRIPT_MAX_AGE = 300  # seconds: a new release reaches every host page within minutes
 
 

@@ -6,6 +6,8 @@ conversations (one contact message each) to one workspace, fast: `COPY` on Postg
 for a given seed. It writes straight to the tables (no ORM, no services) because a million
 ORM objects would take an hour; the values follow the models' rules (UTC times, JSON attrs,
 ids unique per workspace), so the app cannot tell generated rows from real ones.
+
+Run it as `python -m bench.datagen --contacts N --organizations N --conversations N`.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import click
-from flask.cli import with_appcontext
 
 FIRST = (
     "Ada",
@@ -623,11 +624,10 @@ class _SQLiteLoader(_Loader):
         self.connection.execute("ANALYZE")
 
 
-# --- CLI ---------------------------------------------------------------------------------------
+# --- command line: python -m bench.datagen --------------------------------------------------
 
 
 @click.command("generate-data")
-@with_appcontext
 @click.option("--contacts", default=1_000_000, show_default=True)
 @click.option("--organizations", default=100_000, show_default=True)
 @click.option("--conversations", default=1_000_000, show_default=True)
@@ -636,11 +636,14 @@ class _SQLiteLoader(_Loader):
 def generate_command(
     contacts: int, organizations: int, conversations: int, app_id: str | None, seed: int
 ) -> None:
-    """Append a generated data set (for benchmarks) to a workspace; prints its app id."""
+    """Append a generated data set (for benchmarks) to the configured database's workspace;
+    prints its app id. The database is the one `promptify` would use (DATABASE_URL)."""
+    from promptify import create_app
     from promptify.extensions import db
 
-    url = db.engine.url.render_as_string(hide_password=False)
-    db.engine.dispose()  # the generator opens its own connection and commits per chunk
+    with create_app().app_context():
+        url = db.engine.url.render_as_string(hide_password=False)
+        db.engine.dispose()  # the generator opens its own connection and commits per chunk
     started = time.perf_counter()
     stats = generate(
         url,
@@ -653,3 +656,7 @@ def generate_command(
     )
     click.echo(f"done in {time.perf_counter() - started:.1f} s", err=True)
     click.echo(stats.app_id)
+
+
+if __name__ == "__main__":
+    generate_command()

@@ -11,7 +11,7 @@ import difflib
 import json
 import math
 
-from .errors import IdentifyError
+from ..errors import IdentifyError
 
 # Names other messengers use for our fields, matched after lowercasing and dropping "_"/"-".
 _ALIASES = {

@@ -5,7 +5,7 @@ The paste rules are those of docs/security.md, "Key paste rules".
 Pure module: stdlib + cryptography + joserfc only. The paste is validated with `cryptography`
 before joserfc ever sees it, because joserfc accepts private keys, certificates, OpenSSH keys and
 trailing garbage. No message ever echoes the pasted text. The admin messages live in
-`key_messages`, the Ed25519 point and ROCA arithmetic in `key_math`.
+`messages`, the Ed25519 point and ROCA arithmetic in `number_theory`.
 """
 
 from __future__ import annotations
@@ -28,13 +28,7 @@ from cryptography.hazmat.primitives.serialization import (
 )
 from joserfc.jwk import ECKey, OKPKey, RSAKey
 
-from .key_math import (
-    ed25519_decode,
-    ed25519_has_small_order,
-    ed25519_pub_ok,  # noqa: F401 - re-exported for callers
-    has_roca_fingerprint,
-)
-from .key_messages import (
+from .messages import (
     MSG_BAD_BASE64,
     MSG_CERTIFICATE,
     MSG_CSR,
@@ -69,6 +63,12 @@ from .key_messages import (
     MSG_UNREADABLE,
     MSG_UNSUPPORTED_ALGORITHM,
     MSG_UNSUPPORTED_TYPE,
+)
+from .number_theory import (
+    ed25519_decode,
+    ed25519_has_small_order,
+    ed25519_pub_ok,  # noqa: F401 - re-exported for callers
+    has_roca_fingerprint,
 )
 
 MAX_PASTE_CHARS = 10_000

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from .errors import IdentifyError
+from ..errors import IdentifyError
 
 MAX_JTI_LENGTH = 255
 

@@ -3,7 +3,7 @@
 Pure: stdlib + joserfc + cryptography, time passed in, no jti storage. The checks run as one
 ordered pipeline of steps (`_STEPS`); `verify_jwt` raises at the first failing step and
 `inspect_jwt` (the console's token tester) reports every step, so the two cannot drift.
-The joserfc registry and key import live in `jose_registry`, the registered-claim checks in
+The joserfc registry and key import live in `algorithms`, the registered-claim checks in
 `claims`; both are re-exported here. The lax joserfc defaults these checks replace are pinned
 by `TestJoserfcTraps` in tests/unit/test_tokens.py.
 """
@@ -24,19 +24,9 @@ from joserfc.errors import (
 )
 from joserfc.util import urlsafe_b64decode
 
-from .claims import (
-    MAX_JTI_LENGTH,
-    check_aud,
-    check_exp,
-    check_iat,
-    check_iss_sub,
-    check_jti,
-    check_nbf,
-    json_type,
-    show,
-)
-from .errors import IdentifyError
-from .jose_registry import (
+from ..errors import IdentifyError
+from ..strict_json import StrictJSONError, loads_strict
+from .algorithms import (
     ALGORITHMS_BY_KEY_TYPE,
     KEY_HEADERS,
     KEY_TYPE_BY_ALGORITHM,
@@ -51,7 +41,17 @@ from .jose_registry import (
     import_public_key,
     jws_registry,
 )
-from .strict_json import StrictJSONError, loads_strict
+from .claims import (
+    MAX_JTI_LENGTH,
+    check_aud,
+    check_exp,
+    check_iat,
+    check_iss_sub,
+    check_jti,
+    check_nbf,
+    json_type,
+    show,
+)
 
 __all__ = [
     "ALGORITHMS_BY_KEY_TYPE",

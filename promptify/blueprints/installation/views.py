@@ -12,9 +12,9 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 
 from promptify import clock
-from promptify import install_snippets as snippets
 from promptify.blueprints.auth import role_required
 from promptify.blueprints.console import current_workspace
+from promptify.blueprints.installation import snippets
 from promptify.forms import OriginsForm
 from promptify.htmx import is_htmx, render_page_or_partial
 from promptify.models import Workspace

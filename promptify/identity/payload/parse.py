@@ -5,8 +5,8 @@ same fields.
 
 `parse_user_payload` turns the object a host page passed to `promptify.setUser(...)` (or the
 claims of a verified token) into a `UserPayload`, or raises the first `IdentifyError` in
-document order. The per-field value rules live in `payload_fields` (re-exported here), the
-message helpers in `payload_messages`. Pure: stdlib and email-validator only, no Flask, no
+document order. The per-field value rules live in `fields` (re-exported here), the
+message helpers in `messages`. Pure: stdlib and email-validator only, no Flask, no
 database.
 """
 
@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import Any
 
-from .errors import IdentifyError
-from .payload_fields import (
+from ..errors import IdentifyError
+from .fields import (
     MAX_ATTR_INT_DIGITS,
     MAX_ATTR_KEY_LENGTH,
     MAX_ATTR_STRING_LENGTH,
@@ -32,7 +32,7 @@ from .payload_fields import (
     parse_external_id,
     parse_name,
 )
-from .payload_messages import describe, short, suggest, unknown_key
+from .messages import describe, short, suggest, unknown_key
 
 __all__ = [
     "MAX_ATTRS",

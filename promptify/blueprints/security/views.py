@@ -27,9 +27,10 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
-from promptify import clock, countdown
+from promptify import clock
 from promptify.blueprints.auth import role_required
 from promptify.blueprints.console import current_workspace
+from promptify.blueprints.security import countdown
 from promptify.forms import KeyForm, RequireJwtForm, RevokeKeyForm, TokenTesterForm
 from promptify.htmx import is_htmx, render_page_or_partial
 from promptify.identity.keys import KeyRejected
