@@ -9,7 +9,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from promptify.extensions import db
-from promptify.identity.errors import IdentifyError
+from promptify.identity.errors import ApiError
 
 log = logging.getLogger(__name__)
 
@@ -27,15 +27,15 @@ def _is_widget_request() -> bool:
     return request.path.startswith("/widget/")
 
 
-def error_response(error: IdentifyError) -> Response:
+def error_response(error: ApiError) -> Response:
     response = jsonify(error.to_json())
     response.status_code = error.status
     return response
 
 
 def register_error_handlers(app: Flask) -> None:
-    @app.errorhandler(IdentifyError)
-    def _identify_error(error: IdentifyError) -> Response:
+    @app.errorhandler(ApiError)
+    def _api_error(error: ApiError) -> Response:
         return error_response(error)
 
     @app.errorhandler(HTTPException)
@@ -53,7 +53,7 @@ def register_error_handlers(app: Flask) -> None:
         code, message = _HTTP_CODES.get(error.code or 500, ("not_found", "No such endpoint."))
         if error.code == 400:
             code, message = "invalid_json", "The request body is not valid JSON."
-        return error_response(IdentifyError(code, message))
+        return error_response(ApiError(code, message))
 
     @app.errorhandler(OperationalError)
     def _database_down(error: OperationalError) -> Response:
@@ -61,7 +61,7 @@ def register_error_handlers(app: Flask) -> None:
         log.warning("database unavailable: %s", error.orig)
         if _is_widget_request() or request.path == "/healthz":
             response = error_response(
-                IdentifyError(
+                ApiError(
                     "unavailable",
                     "The database is unreachable; nothing was written. Retry shortly.",
                 )

@@ -15,7 +15,7 @@ from promptify.blueprints.console import current_workspace
 from promptify.extensions import db
 from promptify.forms import EmptyForm, ReplyForm
 from promptify.htmx import is_htmx, render_page_or_partial
-from promptify.identity.errors import IdentifyError
+from promptify.identity.errors import ApiError
 from promptify.models import Conversation
 from promptify.services import conversations
 from promptify.services import inbox as inbox_service
@@ -111,7 +111,7 @@ def reply(conversation_id: int) -> ResponseReturnValue:
     if form.validate_on_submit():
         try:
             conversations.agent_reply(selected, current_user, form.body.data or "", now=clock.now())
-        except IdentifyError as error:  # the widget's body rules (e.g. NUL characters) apply too
+        except ApiError as error:  # the widget's body rules (e.g. NUL characters) apply too
             form.body.errors = [error.message]
         else:
             form, status = ReplyForm(formdata=None), 200

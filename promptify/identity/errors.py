@@ -33,8 +33,9 @@ STATUS_BY_CODE: dict[str, int] = {
 }
 
 
-class IdentifyError(Exception):
-    """A refusal: an error code, a message telling the developer what to change, a field path.
+class ApiError(Exception):
+    """Any refusal of the widget API, identification or not: an error code of
+    docs/widget-api.md, "Errors", a message telling the developer what to change, a field path.
 
     `token_header` / `token_claims` carry what could be decoded of a refused token (never its
     signature) so the failure log can show it to the workspace admin.

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select, update
 
 from promptify.extensions import WRITE_TRANSACTION, db
-from promptify.identity.errors import IdentifyError
+from promptify.identity.errors import ApiError
 from promptify.models import Contact, Conversation, Message, Operator, WidgetSession, Workspace
 from promptify.services import transaction
 from promptify.services.policy import seconds
@@ -43,13 +43,13 @@ def _live_session(
     another workspace, or deleted by a merge) / `401 session_expired` (lapsed or ended)."""
     found = find_session(workspace, token, now=now, lock=lock)
     if found is None:
-        raise IdentifyError(
+        raise ApiError(
             "session_required",
             f"Send the session returned by identify in the {SESSION_HEADER} header; "
             "call setUser() (or reset() for an anonymous visitor) first.",
         )
     if not found.live:
-        raise IdentifyError(
+        raise ApiError(
             "session_expired",
             "This session's identification has lapsed or was ended (signing key revoked, user "
             "verified elsewhere, or signed identification now required); call setUser({jwt}) "
@@ -88,28 +88,24 @@ def body_from(document: dict[str, Any]) -> str:
     """The `body` of a `{"body": "..."}` request, checked; other keys are typos → 422."""
     extra = sorted(set(document) - {"body"})
     if extra:
-        raise IdentifyError("invalid_field", 'Send {"body": "..."} only.', extra[0])
+        raise ApiError("invalid_field", 'Send {"body": "..."} only.', extra[0])
     return check_body(document.get("body"))
 
 
 def check_body(body: object) -> str:
     """Plain text of 1–10,000 characters; NUL is refused (PostgreSQL cannot store it)."""
     if not isinstance(body, str):
-        raise IdentifyError(
-            "invalid_field", "body must be a string of 1 to 10,000 characters.", "body"
-        )
+        raise ApiError("invalid_field", "body must be a string of 1 to 10,000 characters.", "body")
     if not body.strip():
-        raise IdentifyError("invalid_field", "body is empty; write a message first.", "body")
+        raise ApiError("invalid_field", "body is empty; write a message first.", "body")
     if len(body) > MAX_BODY:
-        raise IdentifyError(
+        raise ApiError(
             "invalid_field",
             f"body is {len(body)} characters long; the limit is {MAX_BODY:,}.",
             "body",
         )
     if "\x00" in body:
-        raise IdentifyError(
-            "invalid_field", "body contains a NUL character; send plain text.", "body"
-        )
+        raise ApiError("invalid_field", "body contains a NUL character; send plain text.", "body")
     return body
 
 
@@ -118,7 +114,7 @@ def after_id_from(raw: str | None) -> int | None:
     if raw is None:
         return None
     if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
-        raise IdentifyError(
+        raise ApiError(
             "invalid_field", "after must be the id of the last message you have.", "after"
         )
     return int(raw)
@@ -166,7 +162,7 @@ def get_for_contact(contact: Contact, conversation_id: int) -> Conversation:
         db.session.get(Conversation, conversation_id) if 0 < conversation_id <= MAX_ID else None
     )
     if conversation is None or conversation.contact_id != contact.id:
-        raise IdentifyError("not_found", "No such conversation for this visitor.")
+        raise ApiError("not_found", "No such conversation for this visitor.")
     return conversation
 
 

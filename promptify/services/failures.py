@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from promptify.extensions import db
-from promptify.identity.errors import IdentifyError
+from promptify.identity.errors import ApiError
 from promptify.models import IdentifyFailure, WidgetSession, Workspace
 from promptify.services import transaction
 from promptify.services.sessions import MAX_TOKEN_LENGTH, token_hash
@@ -60,7 +60,7 @@ def _json_value(value: Any, depth: int) -> Any:
 
 def record(
     workspace: Workspace,
-    error: IdentifyError,
+    error: ApiError,
     *,
     origin: str | None,
     now: datetime,

@@ -22,7 +22,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from promptify.extensions import db
 from promptify.identity import trust
-from promptify.identity.errors import IdentifyError
+from promptify.identity.errors import ApiError
 from promptify.identity.keys import StoredKey
 from promptify.identity.merge import apply_payload, fill_from_anonymous
 from promptify.identity.payload import UserPayload, parse_user_payload
@@ -81,7 +81,7 @@ def identify(
     token, key = _verify_token(workspace, body, now) if "jwt" in body else (None, None)
     if token is None:
         if body.get("id") is not None and workspace.require_jwt:
-            raise IdentifyError(
+            raise ApiError(
                 "jwt_required",
                 "This workspace requires signed identification: sign a JWT on your server "
                 "and call setUser({jwt}).",
@@ -99,7 +99,7 @@ def identify(
         except OperationalError as error:
             if not transaction.is_retryable(error):
                 raise
-    raise IdentifyError("unavailable", "Too much contention on this user; retry the call.")
+    raise ApiError("unavailable", "Too much contention on this user; retry the call.")
 
 
 def _verify_token(
@@ -107,13 +107,13 @@ def _verify_token(
 ) -> tuple[VerifiedToken, StoredKey]:
     if set(body) != {"jwt"}:
         extra = sorted(set(body) - {"jwt"})[0]
-        raise IdentifyError(
+        raise ApiError(
             "invalid_field",
             "Send {jwt} alone: put user fields inside the signed token, never next to it.",
             extra,
         )
     if not isinstance(body["jwt"], str):
-        raise IdentifyError("invalid_field", "jwt must be a string (a compact JWS).", "jwt")
+        raise ApiError("invalid_field", "jwt must be a string (a compact JWS).", "jwt")
     config = current_app.config
     keys = keys_service.usable_keys(workspace, now=now)
     token = verify_jwt(
@@ -193,7 +193,7 @@ def _identify_user(
             workspace.id, payload.external_id, lock=locked
         )
     if contact is not None and contact.verified and not signed:
-        raise IdentifyError(
+        raise ApiError(
             "verified_contact_requires_jwt",
             "This user was identified with a signed JWT before; identify them with a signed JWT again.",
         )
@@ -336,7 +336,7 @@ def _consume_jti(workspace: Workspace, token: VerifiedToken, now: datetime) -> N
         with db.session.begin_nested():
             db.session.flush()
     except IntegrityError:
-        raise IdentifyError(
+        raise ApiError(
             "jwt_replayed",
             "This token's jti was already used; mint a new token (with a new jti) for every call.",
             token_header=token.header,

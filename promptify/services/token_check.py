@@ -12,7 +12,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from promptify.extensions import db
-from promptify.identity.errors import IdentifyError
+from promptify.identity.errors import ApiError
 from promptify.identity.payload import parse_user_payload
 from promptify.identity.tokens import CheckStep, inspect_jwt, verify_jwt
 from promptify.models import UsedJti, Workspace
@@ -64,7 +64,7 @@ def _jti_step(workspace: Workspace, jti: str | None, now: datetime) -> CheckStep
 def _payload_step(claims: dict) -> CheckStep:
     try:
         parse_user_payload(claims, signed=True)
-    except IdentifyError as error:
+    except ApiError as error:
         where = f" (at {error.field})" if error.field else ""
         return CheckStep("payload fields", False, f"{error.message}{where}", error.code)
     return CheckStep("payload fields", True, "The user fields follow the setUser rules.")

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from promptify.extensions import db
-from promptify.identity.errors import IdentifyError
+from promptify.identity.errors import ApiError
 from promptify.models import AllowedOrigin, Workspace
 from promptify.services import sessions, transaction
 
@@ -77,7 +77,7 @@ def get_workspace(app_id: str) -> Workspace:
     """The workspace of `app_id`, or `404 unknown_app`."""
     workspace = find_workspace(app_id) if len(app_id) <= 64 else None
     if workspace is None:
-        raise IdentifyError(
+        raise ApiError(
             "unknown_app",
             "No workspace has this app id; copy it from Settings › Messenger › Installation.",
         )

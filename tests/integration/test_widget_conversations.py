@@ -328,7 +328,7 @@ def test_body_object_is_strict(client, app, app_id):
 def test_agent_reply_shares_the_body_rules(app, client, app_id):
     session = _session(client, app_id)
     conversation_id = _start(client, app_id, session).json["conversation"]["id"]
-    with pytest.raises(conversations.IdentifyError):
+    with pytest.raises(conversations.ApiError):
         _agent_reply(app, conversation_id, "x" * 10_001)
     assert _stored_messages(app) == [("contact", "Hello, I need help")]
 

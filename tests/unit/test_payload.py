@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from promptify.identity.errors import IdentifyError
+from promptify.identity.errors import ApiError
 from promptify.identity.payload import (
     MAX_ATTRS,
     MAX_ORGANIZATIONS,
@@ -46,8 +46,8 @@ def attrs_of(count: int, value: Any = "v") -> dict[str, Any]:
     return {f"k{i}": value for i in range(count)}
 
 
-def parse_error(payload: Any, *, signed: bool = False) -> IdentifyError:
-    with pytest.raises(IdentifyError) as info:
+def parse_error(payload: Any, *, signed: bool = False) -> ApiError:
+    with pytest.raises(ApiError) as info:
         parse_user_payload(payload, signed=signed)
     return info.value
 
@@ -434,7 +434,7 @@ def test_merge_attrs_applies_values_and_null_deletes_without_mutating() -> None:
 def test_check_attr_count_after_merge() -> None:
     check_attr_count(attrs_of(MAX_ATTRS), "attrs")
     merged = merge_attrs(attrs_of(40), {f"n{i}": i for i in range(11)})
-    with pytest.raises(IdentifyError) as info:
+    with pytest.raises(ApiError) as info:
         check_attr_count(merged, "organizations[2].attrs")
     error = info.value
     assert (error.code, error.field, error.status) == (

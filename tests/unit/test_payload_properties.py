@@ -7,7 +7,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from promptify.identity.errors import STATUS_BY_CODE, IdentifyError
+from promptify.identity.errors import STATUS_BY_CODE, ApiError
 from promptify.identity.payload import (
     MAX_ATTRS,
     MAX_ORGANIZATIONS,
@@ -90,14 +90,14 @@ GOOD_PAYLOADS = st.fixed_dictionaries(
 PAYLOADS = JSON_LIKE | REAL_KEYS | NOISY_KEYS | GOOD_PAYLOADS
 
 
-def _parse_or_refuse(payload: Any, signed: bool) -> UserPayload | IdentifyError:
+def _parse_or_refuse(payload: Any, signed: bool) -> UserPayload | ApiError:
     try:
         return parse_user_payload(payload, signed=signed)
-    except IdentifyError as error:
+    except ApiError as error:
         return error
 
 
-def _check_refusal(error: IdentifyError) -> None:
+def _check_refusal(error: ApiError) -> None:
     assert error.code in STATUS_BY_CODE and 400 <= error.status < 500
     assert error.message and "\x00" not in error.message and len(error.message) < 600
     assert error.field is None or ("\x00" not in error.field and len(error.field) < 120)
@@ -119,7 +119,7 @@ def _check_payload(payload: UserPayload) -> None:
 @given(payload=PAYLOADS, signed=st.booleans())
 def test_any_input_gives_a_payload_or_a_4xx(payload: Any, signed: bool) -> None:
     result = _parse_or_refuse(payload, signed)
-    if isinstance(result, IdentifyError):
+    if isinstance(result, ApiError):
         _check_refusal(result)
     else:
         _check_payload(result)
@@ -134,7 +134,7 @@ def test_valid_payloads_are_refused_only_beyond_ten_distinct_organizations(
     distinct = {str(entry["id"]) for entry in payload.get("organizations", [])}
     result = _parse_or_refuse(payload, False)
     if len(distinct) > MAX_ORGANIZATIONS:
-        assert isinstance(result, IdentifyError) and result.code == "too_many_organizations"
+        assert isinstance(result, ApiError) and result.code == "too_many_organizations"
     else:
         assert isinstance(result, UserPayload) and result.external_id == str(payload["id"])
         assert result.attrs == payload.get("attrs")
@@ -145,7 +145,7 @@ def test_valid_payloads_are_refused_only_beyond_ten_distinct_organizations(
 def test_accepted_payloads_reparse_to_themselves(payload: dict[str, Any]) -> None:
     """An identify repeated on every page load must parse to the same value (idempotence)."""
     first = _parse_or_refuse(payload, False)
-    if isinstance(first, IdentifyError):
+    if isinstance(first, ApiError):
         return
     again: dict[str, Any] = {"id": first.external_id}
     names = {"email": "email", "name": "name", "avatar_url": "avatarUrl"}

@@ -2,7 +2,7 @@
 
 Malicious tokens are built by hand (base64url of crafted bytes, signed with `cryptography` where a
 valid signature matters); good tokens come from joserfc's `jwt.encode`. Every refusal must be an
-IdentifyError with the exact 401 code, never another exception. The `TestJoserfcTraps` class pins
+ApiError with the exact 401 code, never another exception. The `TestJoserfcTraps` class pins
 each lax joserfc default that one of our guards exists for.
 """
 
@@ -29,7 +29,7 @@ from joserfc.jwk import ECKey, Key, OKPKey, RSAKey
 from joserfc.jws import JWSRegistry
 
 from promptify.identity import tokens
-from promptify.identity.errors import IdentifyError
+from promptify.identity.errors import ApiError
 from promptify.identity.keys import PublicKeyInfo, StoredKey, usable_keys
 from promptify.identity.tokens import CHECK_NAMES, inspect_jwt, verify_jwt
 
@@ -167,9 +167,9 @@ def verify(token: Any, keys: list[Any] | None = None, **kwargs: Any) -> tokens.V
     return verify_jwt(token, ALL_KEYS if keys is None else keys, app_id=APP_ID, now=NOW, **kwargs)
 
 
-def refused(token: Any, keys: list[Any] | None = None, **kwargs: Any) -> IdentifyError:
-    """verify_jwt must raise IdentifyError with a 401 code (pytest.raises rejects other types)."""
-    with pytest.raises(IdentifyError) as info:
+def refused(token: Any, keys: list[Any] | None = None, **kwargs: Any) -> ApiError:
+    """verify_jwt must raise ApiError with a 401 code (pytest.raises rejects other types)."""
+    with pytest.raises(ApiError) as info:
         verify(token, keys, **kwargs)
     assert info.value.status == 401
     assert info.value.message
@@ -732,7 +732,7 @@ def test_time_boundaries(claim: str, offset: int, code: str | None) -> None:
     if code is None:
         assert verify_jwt(token, [ED_KEY], app_id=APP_ID, now=now).claims == payload
     else:
-        with pytest.raises(IdentifyError) as info:
+        with pytest.raises(ApiError) as info:
             verify_jwt(token, [ED_KEY], app_id=APP_ID, now=now)
         assert info.value.code == code
 
@@ -917,7 +917,7 @@ def test_inspect_agrees_with_verify(
     assert [s.code for s in failed] == [code]
 
 
-# --- property: nothing but IdentifyError(401) ever leaves verify_jwt -------------------------
+# --- property: nothing but ApiError(401) ever leaves verify_jwt -------------------------
 
 _ALGS = st.sampled_from(["EdDSA", "Ed25519", "ES256", "RS256", "PS256", "none", "HS256", "ES512"])
 _JSON = st.recursive(
@@ -959,7 +959,7 @@ _B64ISH = st.text(alphabet="ABCxyz019-_+/=. é\0", max_size=40)
 def _assert_only_401(token: Any) -> None:
     try:
         verify(token)
-    except IdentifyError as error:
+    except ApiError as error:
         assert error.status == 401
         assert error.code.startswith("jwt_")
 

@@ -24,7 +24,7 @@ import pytest
 from joserfc.jwk import import_key
 
 from promptify.identity import tokens
-from promptify.identity.errors import IdentifyError
+from promptify.identity.errors import ApiError
 
 REPO = Path(__file__).resolve().parents[2]
 # tests/data/wycheproof is the committed copy; shared/ (beside the clone in CI) is the fallback.
@@ -148,7 +148,7 @@ def test_jws_vectors_signature_step_agrees_with_labels() -> None:
         if passed != (test["result"] == "valid") and test["tcId"] not in JWS_KNOWN_DISAGREEMENTS:
             mismatches.append((test["tcId"], test["comment"], test["result"], steps))
         if test["result"] == "invalid" and test["tcId"] not in JWS_KNOWN_DISAGREEMENTS:
-            with pytest.raises(IdentifyError):
+            with pytest.raises(ApiError):
                 tokens.verify_jwt(test["jws"], [key], app_id="a", now=NOW)
     assert checked > 300
     assert mismatches == []
@@ -176,7 +176,7 @@ def test_every_foreign_algorithm_vector_is_refused() -> None:
     for _index, _group, test in _vectors("json_web_signature_test.json"):
         if _header_alg(test["jws"]) in tokens.SUPPORTED_ALGORITHMS:
             continue
-        with pytest.raises(IdentifyError) as info:
+        with pytest.raises(ApiError) as info:
             tokens.verify_jwt(test["jws"], keys, app_id="a", now=NOW)
         assert info.value.code in ("jwt_unsupported_alg", "jwt_malformed"), test["tcId"]
         refused += 1

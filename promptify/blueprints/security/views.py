@@ -39,7 +39,7 @@ from promptify.models import SigningKey, Workspace
 from promptify.services import failures, security_overview, token_check, workspaces
 from promptify.services import keys as keys_service
 
-bp = Blueprint("settings", __name__, url_prefix="/settings/messenger")
+bp = Blueprint("security", __name__, url_prefix="/settings/messenger")
 
 PAGE = "settings/security.html"
 FAILURES_PER_PAGE = 20
@@ -68,7 +68,7 @@ def _sessions(count: int, kind: str = "") -> str:
 
 @bp.get("/security")
 @role_required("admin")
-def security() -> ResponseReturnValue:
+def index() -> ResponseReturnValue:
     workspace, now = current_workspace(), clock.now()
     return render_template(PAGE, **_page(workspace, now))
 
@@ -106,7 +106,7 @@ def add_key() -> ResponseReturnValue:
     notice = _added_notice(workspace, added, was_current, now)
     if not is_htmx():
         flash(notice, "success")
-        return redirect(url_for(".security", _anchor="keys"), code=303)
+        return redirect(url_for(".index", _anchor="keys"), code=303)
     return _fragments(
         ("settings/_key_form.html", _key_form_context(KeyForm(formdata=None), notice)),
         ("settings/_key_list.html", {**_keys_context(workspace, now), "oob": True}),
@@ -142,7 +142,7 @@ def revoke_key() -> ResponseReturnValue:
     )
     if not is_htmx():
         flash(notice, "success")
-        return redirect(url_for(".security", _anchor="keys"), code=303)
+        return redirect(url_for(".index", _anchor="keys"), code=303)
     return _fragments(
         ("settings/_key_list.html", {**_keys_context(workspace, now), "list_notice": notice}),
         ("settings/_require_jwt.html", {**_require_context(workspace, now), "oob": True}),
@@ -166,7 +166,7 @@ def require_jwt() -> ResponseReturnValue:
         notice = "Signed identification is no longer required: unsigned setUser calls are accepted again."
     if not is_htmx():
         flash(notice, "success")
-        return redirect(url_for(".security", _anchor="require-jwt"), code=303)
+        return redirect(url_for(".index", _anchor="require-jwt"), code=303)
     context = {**_require_context(workspace, now), "require_notice": notice}
     return _render(workspace, now, "settings/_require_jwt.html", **context)
 

@@ -12,7 +12,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from promptify import clock
 from promptify.extensions import limiter
-from promptify.identity.errors import IdentifyError
+from promptify.identity.errors import ApiError
 from promptify.identity.strict_json import StrictJSONError, loads_strict
 from promptify.models import Contact, WidgetSession
 from promptify.services import conversations, failures, transaction, workspaces
@@ -58,7 +58,7 @@ def _resolve_workspace_and_origin() -> ResponseReturnValue | None:
     g.workspace = workspaces.get_workspace(app_id)
     if origin is not None and not workspaces.origin_allowed(g.workspace, origin):
         g.cors_origin = None
-        error = IdentifyError(
+        error = ApiError(
             "origin_not_allowed",
             f"Requests from {origin[:200]} are not allowed; add this origin in Settings › Messenger › Installation.",
         )
@@ -96,34 +96,32 @@ def _allowed_origin() -> str | None:
     return origin if workspaces.origin_allowed(workspace, origin) else None
 
 
-def _read_body() -> bytes | IdentifyError:
+def _read_body() -> bytes | ApiError:
     """The raw body (at most 64 KiB), or the 413 to answer once the workspace is known."""
     try:
         raw = request.get_data(cache=False)
     except RequestEntityTooLarge:
-        return IdentifyError("payload_too_large", "The request body is larger than 64 KiB.")
+        return ApiError("payload_too_large", "The request body is larger than 64 KiB.")
     if request.content_length is None and len(raw) > (
         current_app.config["MAX_CONTENT_LENGTH"] or len(raw)
     ):
-        return IdentifyError("payload_too_large", "The request body is larger than 64 KiB.")
+        return ApiError("payload_too_large", "The request body is larger than 64 KiB.")
     return raw
 
 
 def read_json_object() -> dict[str, Any]:
     """The body as a JSON object, or the error for 413 / 415 / invalid_json."""
     if request.mimetype != "application/json":
-        raise IdentifyError("unsupported_media_type", "Send the body as application/json.")
+        raise ApiError("unsupported_media_type", "Send the body as application/json.")
     raw = g.body if "body" in g else _read_body()
-    if isinstance(raw, IdentifyError):
+    if isinstance(raw, ApiError):
         raise raw
     try:
         body = loads_strict(raw)
     except StrictJSONError as error:
-        raise IdentifyError(
-            "invalid_json", f"The request body is not valid JSON: {error}."
-        ) from None
+        raise ApiError("invalid_json", f"The request body is not valid JSON: {error}.") from None
     if not isinstance(body, dict):
-        raise IdentifyError(
+        raise ApiError(
             "invalid_json", "The request body must be a JSON object, as passed to setUser()."
         )
     return body
@@ -141,7 +139,7 @@ def identify(app_id: str) -> ResponseReturnValue:
             now=now,
             page_url=_page_url(),
         )
-    except IdentifyError as error:
+    except ApiError as error:
         failures.record(
             g.workspace,
             error,

@@ -3,7 +3,7 @@
 The rules are the field table of docs/widget-api.md, "Identify".
 
 Each parser takes one JSON value and the JSON path to report, and returns the value to store or
-raises `IdentifyError("invalid_field" | "too_many_attrs", ..., field=<path>)`. Pure: stdlib and
+raises `ApiError("invalid_field" | "too_many_attrs", ..., field=<path>)`. Pure: stdlib and
 email-validator only.
 """
 
@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import email_validator
 from email_validator import EmailNotValidError, validate_email
 
-from ..errors import IdentifyError
+from ..errors import ApiError
 from .messages import describe, short
 
 AttrValue = str | int | float | bool
@@ -50,7 +50,7 @@ def parse_external_id(value: object, field: str) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         # Checked on bit length first: str() of a huge int is slow, and refused past 4300 digits.
         if value.bit_length() > 4 * MAX_ID_LENGTH or len(str(value)) > MAX_ID_LENGTH:
-            raise IdentifyError(
+            raise ApiError(
                 "invalid_field",
                 f"{field} is an integer with more than {MAX_ID_LENGTH} digits; send a shorter id.",
                 field,
@@ -60,7 +60,7 @@ def parse_external_id(value: object, field: str) -> str:
         hint = ""
         if isinstance(value, float) and value.is_integer():
             hint = " Send it without a decimal point, or as a string."
-        raise IdentifyError(
+        raise ApiError(
             "invalid_field",
             f"{field} must be a non-empty string or an integer, not {describe(value)}.{hint}",
             field,
@@ -71,7 +71,7 @@ def parse_external_id(value: object, field: str) -> str:
 def parse_name(value: object, field: str = "name") -> str:
     """A display name is a non-empty string ≤ 255 characters."""
     if not isinstance(value, str):
-        raise IdentifyError(
+        raise ApiError(
             "invalid_field", f"{field} must be a non-empty string, not {describe(value)}.", field
         )
     return _check_bounded_text(value, field, MAX_NAME_LENGTH)
@@ -80,7 +80,7 @@ def parse_name(value: object, field: str = "name") -> str:
 def _parse_email(value: object) -> str:
     """A valid address (email-validator, no deliverability check); stored normalized."""
     if not isinstance(value, str):
-        raise IdentifyError(
+        raise ApiError(
             "invalid_field",
             f'email must be a string such as "jane@example.com", or null to clear it, '
             f"not {describe(value)}.",
@@ -90,7 +90,7 @@ def _parse_email(value: object) -> str:
     try:
         return validate_email(value, check_deliverability=False).normalized
     except EmailNotValidError as exc:
-        raise IdentifyError(
+        raise ApiError(
             "invalid_field", f"email {short(value)} is not a valid address: {exc}", "email"
         ) from None
 
@@ -99,7 +99,7 @@ def _parse_avatar_url(value: object) -> str:
     """An absolute https:// URL with a host, ≤ 2048 characters."""
     field = "avatarUrl"
     if not isinstance(value, str):
-        raise IdentifyError(
+        raise ApiError(
             "invalid_field",
             f"avatarUrl must be an https:// URL string, or null to clear it, "
             f"not {describe(value)}.",
@@ -109,14 +109,14 @@ def _parse_avatar_url(value: object) -> str:
         raise _too_long(field, len(value), MAX_AVATAR_URL_LENGTH)
     # A backslash counts as "/" in browsers, so the host they load could differ from ours.
     if any(ch.isspace() or not ch.isprintable() or ch == "\\" for ch in value):
-        raise IdentifyError(
+        raise ApiError(
             "invalid_field",
             "avatarUrl contains whitespace, a backslash, or an invisible or control "
             "character; percent-encode it (a space is %20).",
             field,
         )
     if not _is_https_url(value):
-        raise IdentifyError(
+        raise ApiError(
             "invalid_field",
             f"avatarUrl must be an absolute https:// URL with a host, such as "
             f'"https://example.com/avatar.jpg"; got {short(value)}.',
@@ -147,14 +147,14 @@ PROFILE_FIELDS: dict[str, tuple[str, Callable[[object], str]]] = {
 def parse_attrs(value: object, field: str) -> dict[str, AttrValue | None]:
     """An object of ≤ 50 keys (nulls included) with scalar values; null deletes a key."""
     if not isinstance(value, dict):
-        raise IdentifyError(
+        raise ApiError(
             "invalid_field",
             f'{field} must be an object of key-value pairs such as {{"plan": "pro"}}, '
             f"not {describe(value)}. Omit it to leave the stored attrs unchanged.",
             field,
         )
     if len(value) > MAX_ATTRS:
-        raise IdentifyError(
+        raise ApiError(
             "too_many_attrs",
             f"{field} has {len(value)} keys; at most {MAX_ATTRS} are allowed per request "
             "(keys set to null, which delete, count too).",
@@ -171,18 +171,18 @@ def _check_attr_key(key: object, field: str) -> None:
     """Attr keys are 1–64 characters of A-Z, a-z, 0-9, "_", "." and "-"."""
     if not isinstance(key, str) or not key:
         problem = "an empty key" if key == "" else f"the key {short(key)}"
-        raise IdentifyError(
+        raise ApiError(
             "invalid_field", f"{field} contains {problem}; keys must be 1-64 characters.", field
         )
     if len(key) > MAX_ATTR_KEY_LENGTH:
-        raise IdentifyError(
+        raise ApiError(
             "invalid_field",
             f"{field} key {short(key)} is {len(key)} characters long; "
             f"the limit is {MAX_ATTR_KEY_LENGTH}.",
             field,
         )
     if not _ATTR_KEY_RE.fullmatch(key):
-        raise IdentifyError(
+        raise ApiError(
             "invalid_field",
             f"{field} key {short(key)} is not allowed: use only letters A-Z and a-z, "
             'digits, "_", "." and "-" (for example "plan_tier").',
@@ -196,7 +196,7 @@ def _parse_attr_value(value: object, field: str) -> AttrValue | None:
         return value
     if isinstance(value, int):
         if value.bit_length() > 4 * MAX_ATTR_INT_DIGITS or len(str(value)) > MAX_ATTR_INT_DIGITS:
-            raise IdentifyError(
+            raise ApiError(
                 "invalid_field",
                 f"{field} is an integer with more than {MAX_ATTR_INT_DIGITS} digits; "
                 "send it as a string instead.",
@@ -205,14 +205,14 @@ def _parse_attr_value(value: object, field: str) -> AttrValue | None:
         return value
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise IdentifyError("invalid_field", f"{field} must be a finite number.", field)
+            raise ApiError("invalid_field", f"{field} must be a finite number.", field)
         return value
     if isinstance(value, str):
         _check_storable(value, field)
         if len(value) > MAX_ATTR_STRING_LENGTH:
             raise _too_long(field, len(value), MAX_ATTR_STRING_LENGTH)
         return value
-    raise IdentifyError(
+    raise ApiError(
         "invalid_field",
         f"{field} must be a string, number, boolean, or null (to delete it), not "
         f'{describe(value)}. Flatten nested data into separate keys such as "plan.tier".',
@@ -225,7 +225,7 @@ def _parse_attr_value(value: object, field: str) -> AttrValue | None:
 
 def _check_bounded_text(value: str, field: str, limit: int) -> str:
     if not value:
-        raise IdentifyError("invalid_field", f"{field} must not be an empty string.", field)
+        raise ApiError("invalid_field", f"{field} must not be an empty string.", field)
     _check_storable(value, field)
     if len(value) > limit:
         raise _too_long(field, len(value), limit)
@@ -235,7 +235,7 @@ def _check_bounded_text(value: str, field: str, limit: int) -> str:
 def _check_storable(value: str, field: str) -> None:
     """Refuse what the database cannot hold: NUL (PostgreSQL text) and unpaired surrogates."""
     if "\x00" in value:
-        raise IdentifyError(
+        raise ApiError(
             "invalid_field",
             f"{field} contains a NUL character (\\u0000), which cannot be stored; remove it.",
             field,
@@ -243,7 +243,7 @@ def _check_storable(value: str, field: str) -> None:
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise IdentifyError(
+        raise ApiError(
             "invalid_field",
             f"{field} contains an unpaired UTF-16 surrogate, which cannot be stored; "
             "send valid Unicode text.",
@@ -251,8 +251,8 @@ def _check_storable(value: str, field: str) -> None:
         ) from None
 
 
-def _too_long(field: str, length: int, limit: int) -> IdentifyError:
-    return IdentifyError(
+def _too_long(field: str, length: int, limit: int) -> ApiError:
+    return ApiError(
         "invalid_field",
         f"{field} is {length} characters long; the limit is {limit}. Shorten it.",
         field,

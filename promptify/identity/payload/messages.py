@@ -11,7 +11,7 @@ import difflib
 import json
 import math
 
-from ..errors import IdentifyError
+from ..errors import ApiError
 
 # Names other messengers use for our fields, matched after lowercasing and dropping "_"/"-".
 _ALIASES = {
@@ -51,7 +51,7 @@ def unknown_key(
     *,
     noun: str = "field",
     where: str = "at the top level",
-) -> IdentifyError:
+) -> ApiError:
     safe = isinstance(key, str) and 0 < len(key) <= 64 and key.isprintable()
     if safe:
         field: str | None = f"{parent}.{key}" if parent else str(key)
@@ -62,7 +62,7 @@ def unknown_key(
     suggestion = suggest(key, allowed)
     hint = f' Did you mean "{suggestion}"?' if suggestion else ""
     listed = ", ".join(allowed)
-    return IdentifyError(
+    return ApiError(
         "invalid_field",
         f"Unknown {noun} {short(key)} {where}.{hint} Allowed {noun}s: {listed}.",
         field,

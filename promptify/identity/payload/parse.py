@@ -4,7 +4,7 @@ The rules are those of docs/identification.md, "Unsigned identification"; a toke
 same fields.
 
 `parse_user_payload` turns the object a host page passed to `promptify.setUser(...)` (or the
-claims of a verified token) into a `UserPayload`, or raises the first `IdentifyError` in
+claims of a verified token) into a `UserPayload`, or raises the first `ApiError` in
 document order. The per-field value rules live in `fields` (re-exported here), the
 message helpers in `messages`. Pure: stdlib and email-validator only, no Flask, no
 database.
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import Any
 
-from ..errors import IdentifyError
+from ..errors import ApiError
 from .fields import (
     MAX_ATTR_INT_DIGITS,
     MAX_ATTR_KEY_LENGTH,
@@ -96,7 +96,7 @@ def parse_user_payload(obj: Any, *, signed: bool = False) -> UserPayload:
     may not be null because a signed token must identify a user.
     """
     if not isinstance(obj, dict):
-        raise IdentifyError("invalid_json", "The request body must be a JSON object", None)
+        raise ApiError("invalid_json", "The request body must be a JSON object", None)
     if not signed and "jwt" in obj:
         # A token next to other fields changes what the request means, so say that before "id".
         raise _unknown_top_level_key("jwt", signed=False)
@@ -135,7 +135,7 @@ def merge_attrs(
 def check_attr_count(merged: Mapping[str, object], field: str) -> None:
     """More than 50 attrs stored after the merge is `too_many_attrs` (nothing is written)."""
     if len(merged) > MAX_ATTRS:
-        raise IdentifyError(
+        raise ApiError(
             "too_many_attrs",
             f"{field} would hold {len(merged)} keys after merging with the stored ones; at most "
             f"{MAX_ATTRS} are allowed. Delete keys you no longer need by sending them as null.",
@@ -160,11 +160,11 @@ def _parse_user_id(obj: dict[Any, Any], *, signed: bool) -> str | None:
         near = next((k for k in obj if k != "id" and suggest(k, USER_KEYS) == "id"), None)
         if near is not None:
             message += f' Rename {short(near)} to "id".'
-        raise IdentifyError("invalid_field", message, "id")
+        raise ApiError("invalid_field", message, "id")
     value = obj["id"]
     if value is None:
         if signed:
-            raise IdentifyError(
+            raise ApiError(
                 "invalid_field",
                 'A signed token must identify a user: set "id" to a string or an integer. '
                 'Anonymous visitors are identified without a token, with {"id": null}.',
@@ -181,7 +181,7 @@ def _parse_organizations(value: object, *, anonymous: bool) -> tuple[Organizatio
     """The complete list of memberships, deduplicated by id (last wins), at most 10."""
     field = "organizations"
     if anonymous:
-        raise IdentifyError(
+        raise ApiError(
             "invalid_field",
             'Anonymous visitors ({"id": null}) cannot belong to organizations: remove '
             '"organizations", or identify the user with an id.',
@@ -189,7 +189,7 @@ def _parse_organizations(value: object, *, anonymous: bool) -> tuple[Organizatio
         )
     if not isinstance(value, list):
         wrap = " Wrap a single organization in [...]." if isinstance(value, dict) else ""
-        raise IdentifyError(
+        raise ApiError(
             "invalid_field",
             f"organizations must be an array, not {describe(value)}. Send [] to remove "
             f"all memberships, or omit the key to leave them unchanged.{wrap}",
@@ -201,7 +201,7 @@ def _parse_organizations(value: object, *, anonymous: bool) -> tuple[Organizatio
         # Reassigning an existing key keeps its first position: last entry wins, first place kept.
         by_id[org.external_id] = org
     if len(by_id) > MAX_ORGANIZATIONS:
-        raise IdentifyError(
+        raise ApiError(
             "too_many_organizations",
             f"organizations lists {len(by_id)} distinct ids; a user can belong to at most "
             f"{MAX_ORGANIZATIONS} organizations.",
@@ -214,14 +214,14 @@ def _parse_organization(entry: object, index: int) -> OrganizationInput:
     """{"id": string | integer, "name": non-empty string, "attrs"?: object}."""
     field = f"organizations[{index}]"
     if not isinstance(entry, dict):
-        raise IdentifyError(
+        raise ApiError(
             "invalid_field",
             f'{field} must be an object like {{"id": "org-456", "name": "Acme Corp"}}, '
             f"not {describe(entry)}.",
             field,
         )
     if "id" not in entry or entry["id"] is None:
-        raise IdentifyError(
+        raise ApiError(
             "invalid_field",
             f"{field}.id is required and cannot be null: give every organization your "
             "id for it (a non-empty string or an integer).",
@@ -238,7 +238,7 @@ def _parse_organization(entry: object, index: int) -> OrganizationInput:
         elif key != "id":
             raise unknown_key(key, ORGANIZATION_KEYS, parent=field)
     if name is None:
-        raise IdentifyError(
+        raise ApiError(
             "invalid_field",
             f"{field}.name is required: every organization needs a display name.",
             f"{field}.name",
@@ -249,7 +249,7 @@ def _parse_organization(entry: object, index: int) -> OrganizationInput:
 # --- unknown keys --------------------------------------------------------------------------
 
 
-def _unknown_top_level_key(key: object, *, signed: bool) -> IdentifyError:
+def _unknown_top_level_key(key: object, *, signed: bool) -> ApiError:
     """Unknown top-level keys are refused, with a hint for typos and misplaced claims."""
     if key == "jwt":
         message = (
@@ -259,9 +259,9 @@ def _unknown_top_level_key(key: object, *, signed: bool) -> IdentifyError:
             else 'A token must be sent alone, as {"jwt": "<token>"}: put the user fields '
             "inside the signed token's payload, not next to it."
         )
-        return IdentifyError("invalid_field", message, "jwt")
+        return ApiError("invalid_field", message, "jwt")
     if not signed and key in REGISTERED_CLAIMS:
-        return IdentifyError(
+        return ApiError(
             "invalid_field",
             f'"{key}" is a JWT claim and only means something inside a signed token; '
             'remove it, or sign the payload and send {"jwt": "<token>"}.',

@@ -1,7 +1,7 @@
 """The registered-claim checks of a verified identity JWT (RFC 7519 §4.1).
 
 exp, nbf, iat, aud, jti, iss and sub, each a step of the `tokens` pipeline: a check returns the
-token tester's message on success and raises IdentifyError on failure. Also how a token value
+token tester's message on success and raises ApiError on failure. Also how a token value
 is quoted in those messages. The rules are the claim table of docs/identification.md,
 "Signed identification". Pure: stdlib only, time passed in as POSIX seconds.
 """
@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from ..errors import IdentifyError
+from ..errors import ApiError
 
 MAX_JTI_LENGTH = 255
 
@@ -72,8 +72,8 @@ def _seconds(later: float, earlier: float) -> str:
 # --- reading claims -------------------------------------------------------------------------
 
 
-def _invalid(message: str) -> IdentifyError:
-    return IdentifyError("jwt_invalid_claims", message)
+def _invalid(message: str) -> ApiError:
+    return ApiError("jwt_invalid_claims", message)
 
 
 def _numeric_claim(claims: Mapping[str, Any], name: str) -> int | float | None:
@@ -103,7 +103,7 @@ def check_exp(ctx: ClaimContext) -> str:
     """exp required, not expired beyond leeway, at most max_lifetime ahead."""
     claims = _claims(ctx)
     if claims.get("exp") is None:
-        raise IdentifyError(
+        raise ApiError(
             "jwt_missing_exp",
             "The token has no 'exp' claim. Give it a short expiry when signing, e.g. "
             '.setExpirationTime("5m") with jose, or exp = now + 300 (seconds).',
@@ -111,7 +111,7 @@ def check_exp(ctx: ClaimContext) -> str:
     exp = _numeric_claim(claims, "exp")
     assert exp is not None
     if exp <= ctx.now - ctx.leeway:
-        raise IdentifyError(
+        raise ApiError(
             "jwt_expired",
             f"The token expired at {_iso(exp)}, {_seconds(ctx.now, exp)} s ago (leeway "
             f"{ctx.leeway} s). Sign a fresh token for each page load, e.g. "
@@ -132,7 +132,7 @@ def check_nbf(ctx: ClaimContext) -> str:
     if nbf is None:
         return "No 'nbf' claim (optional)."
     if nbf > ctx.now + ctx.leeway:
-        raise IdentifyError(
+        raise ApiError(
             "jwt_not_yet_valid",
             f"The token is not valid before {_iso(nbf)} ('nbf' is {_seconds(nbf, ctx.now)} s "
             f"ahead, leeway {ctx.leeway} s). Leave nbf out or set it to the signing time, and "
@@ -147,7 +147,7 @@ def check_iat(ctx: ClaimContext) -> str:
     if iat is None:
         return "No 'iat' claim (optional)."
     if iat > ctx.now + ctx.leeway:
-        raise IdentifyError(
+        raise ApiError(
             "jwt_not_yet_valid",
             f"'iat' (issued at) is {_iso(iat)}, {_seconds(iat, ctx.now)} s in the future (leeway "
             f"{ctx.leeway} s). Your server's clock is ahead: sync it (NTP) or leave iat out.",

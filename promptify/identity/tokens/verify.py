@@ -24,7 +24,7 @@ from joserfc.errors import (
 )
 from joserfc.util import urlsafe_b64decode
 
-from ..errors import IdentifyError
+from ..errors import ApiError
 from ..strict_json import StrictJSONError, loads_strict
 from .algorithms import (
     ALGORITHMS_BY_KEY_TYPE,
@@ -122,8 +122,8 @@ class _Context:
         return self.claims if self.claims is not None else self.unverified_claims
 
 
-def _malformed(message: str) -> IdentifyError:
-    return IdentifyError("jwt_malformed", message)
+def _malformed(message: str) -> ApiError:
+    return ApiError("jwt_malformed", message)
 
 
 def _b64_segment(segment: str, part: str) -> bytes:
@@ -187,7 +187,7 @@ def _check_format(ctx: _Context) -> str:
     ctx.header = _json_object(header_raw, "header", 'Sign with a header such as {"alg":"EdDSA"}.')
     try:  # best effort, only so the failure log can show the claims of a refused token
         ctx.unverified_claims = _json_object(payload_raw, "payload", "")
-    except IdentifyError:
+    except ApiError:
         ctx.unverified_claims = None
     return "A compact JWS of three base64url parts with a JSON object header."
 
@@ -241,7 +241,7 @@ def _check_algorithm(ctx: _Context) -> str:
         reason = f"alg {show(alg)} is a shared-secret (HMAC) algorithm, which is never accepted."
     else:
         reason = f"The algorithm {show(alg)} is not supported."
-    raise IdentifyError(
+    raise ApiError(
         "jwt_unsupported_alg",
         f"{reason} Sign with your private key using one of {_ALG_LIST}, matching the key "
         f"uploaded in {_SETTINGS}.",
@@ -255,7 +255,7 @@ def _check_key(ctx: _Context) -> str:
         needed = KEY_TYPE_BY_ALGORITHM[ctx.alg]
         have = sorted({f"{k.key_type} ({'/'.join(k.algorithms)})" for k in ctx.keys})
         present = f"the usable keys are {', '.join(have)}" if have else "there is no usable key"
-        raise IdentifyError(
+        raise ApiError(
             "jwt_no_matching_key",
             f"The token is signed with {ctx.alg}, which needs a key of type {needed}, but "
             f"{present} in this workspace. Upload the public key matching your private key in "
@@ -292,7 +292,7 @@ def _check_signature(ctx: _Context) -> str:
             ctx.key, ctx.payload = key, payload
             return f"Verified with the key {key.thumbprint}."
     tried = ", ".join(key.thumbprint for key in ctx.candidates)
-    raise IdentifyError(
+    raise ApiError(
         "jwt_bad_signature",
         f"The {ctx.alg} signature does not verify with any usable key of this workspace "
         f"(tried {tried}). Sign with the private key whose public key is uploaded in "
@@ -333,17 +333,17 @@ CHECK_NAMES: tuple[str, ...] = tuple(name for name, _, _ in _STEPS)
 
 
 def _run_step(ctx: _Context, name: str, check: _Step, fallback_code: str) -> str:
-    """Run one check; every failure leaves as an IdentifyError carrying what was decoded."""
+    """Run one check; every failure leaves as an ApiError carrying what was decoded."""
     try:
         return check(ctx)
-    except IdentifyError as exc:
+    except ApiError as exc:
         code, message = exc.code, exc.message
     except Exception:  # TypeError, RecursionError, ...: a hostile token is a 401, never a 500
         code = fallback_code
         message = f"The token failed the {name} check; sign a standard compact JWT ({_ALG_LIST})."
     header = dict(ctx.header) if ctx.header is not None else None
     claims = ctx.reported_claims()
-    raise IdentifyError(code, message, token_header=header, token_claims=claims) from None
+    raise ApiError(code, message, token_header=header, token_claims=claims) from None
 
 
 def _context(
@@ -370,7 +370,7 @@ def verify_jwt(
 ) -> VerifiedToken:
     """Verify a customer-signed identity JWT against the workspace's usable `keys`.
 
-    Raises IdentifyError with a 401 code of docs/widget-api.md, "Errors" (and nothing else);
+    Raises ApiError with a 401 code of docs/widget-api.md, "Errors" (and nothing else);
     never touches jti storage.
     """
     ctx = _context(token, keys, app_id, now, leeway, max_lifetime)
@@ -409,6 +409,6 @@ def inspect_jwt(
             continue
         try:
             steps.append(CheckStep(name, True, _run_step(ctx, name, check, fallback_code)))
-        except IdentifyError as exc:
+        except ApiError as exc:
             steps.append(CheckStep(name, False, exc.message, exc.code))
     return steps
