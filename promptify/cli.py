@@ -12,6 +12,7 @@ from flask import Flask
 from flask.cli import AppGroup, FlaskGroup, with_appcontext
 
 from promptify import clock, create_app
+from promptify.config import current_policy
 from promptify.identity.keys import KeyRejected
 from promptify.models import Workspace
 from promptify.models.operator import ROLES
@@ -110,7 +111,9 @@ def keys_add(app_id: str, pemfile: TextIO) -> None:
 @click.argument("app_id")
 def keys_list(app_id: str) -> None:
     """One line per key: thumbprint, key type, status."""
-    for entry in keys_service.list_keys(_workspace_or_exit(app_id), now=clock.now()):
+    for entry in keys_service.list_keys(
+        _workspace_or_exit(app_id), now=clock.now(), policy=current_policy()
+    ):
         status = entry.status
         if entry.usable_until is not None:
             status = f"retiring until {entry.usable_until.isoformat(timespec='seconds')}"
@@ -158,19 +161,9 @@ def demo(host: str, port: int, serve: bool) -> None:
 def purge() -> None:
     """Delete expired jti records, idle widget sessions, stale anonymous contacts without
     conversations, old failures."""
-    from datetime import timedelta
-
-    from flask import current_app
-
     from promptify.services.retention import purge as run_purge
 
-    config = current_app.config
-    report = run_purge(
-        now=clock.now(),
-        anonymous_after=timedelta(days=int(config["PURGE_ANONYMOUS_AFTER_DAYS"])),
-        failures_after=timedelta(days=int(config["PURGE_FAILURES_AFTER_DAYS"])),
-        session_idle=timedelta(seconds=int(config["SESSION_IDLE_SECONDS"])),
-    )
+    report = run_purge(now=clock.now(), policy=current_policy())
     click.echo(
         f"jti\t{report.jti}\nsessions\t{report.sessions}\n"
         f"anonymous_contacts\t{report.anonymous_contacts}\nfailures\t{report.failures}"

@@ -11,7 +11,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, current_app
+
+from promptify.services.policy import Policy
 
 DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 64 * 1024,
@@ -72,3 +74,9 @@ def _instance_secret_key(instance: Path) -> str:
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_urlsafe(48))
     return path.read_text().strip()
+
+
+def current_policy() -> Policy:
+    """The running application's policy, read from its configuration at each call, so a setting
+    changed on `app.config` (as tests do) takes effect on the next request."""
+    return Policy.from_config(current_app.config)

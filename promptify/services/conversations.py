@@ -20,7 +20,7 @@ from promptify.extensions import WRITE_TRANSACTION, db
 from promptify.identity.errors import ApiError
 from promptify.models import Contact, Conversation, Message, Operator, WidgetSession, Workspace
 from promptify.services import transaction
-from promptify.services.policy import seconds
+from promptify.services.policy import Policy
 from promptify.services.sessions import SESSION_HEADER, FoundSession, find_session
 
 PAGE_URL_HEADER = "X-Promptify-Page-Url"
@@ -37,11 +37,11 @@ STATUSES = ("open", "closed")
 
 
 def _live_session(
-    workspace: Workspace, token: str | None, *, now: datetime, lock: bool
+    workspace: Workspace, token: str | None, *, now: datetime, policy: Policy, lock: bool
 ) -> FoundSession:
     """The live session for `token`, or `401 session_required` (none, unknown, idle too long, of
     another workspace, or deleted by a merge) / `401 session_expired` (lapsed or ended)."""
-    found = find_session(workspace, token, now=now, lock=lock)
+    found = find_session(workspace, token, now=now, policy=policy, lock=lock)
     if found is None:
         raise ApiError(
             "session_required",
@@ -59,12 +59,12 @@ def _live_session(
 
 
 def session_contact(
-    workspace: Workspace, token: str | None, *, now: datetime
+    workspace: Workspace, token: str | None, *, now: datetime, policy: Policy
 ) -> tuple[WidgetSession, Contact]:
     """For reads: the live session and its contact. A visitor chatting for a month keeps their
     session: its last use is recorded at most once a minute."""
-    found = _live_session(workspace, token, now=now, lock=False)
-    throttle = seconds("LAST_SEEN_THROTTLE_SECONDS")
+    found = _live_session(workspace, token, now=now, policy=policy, lock=False)
+    throttle = policy.last_seen_throttle
     if now - found.session.last_used_at >= throttle or now - found.contact.last_seen_at >= throttle:
         _note_use(found.session.id, found.contact.id, now)
     return found.session, found.contact
@@ -183,6 +183,7 @@ def start(
     body: str,
     *,
     now: datetime,
+    policy: Policy,
     page_url: str | None = None,
 ) -> tuple[Conversation, Message]:
     """A new open conversation with its first message, from the session's contact. The session
@@ -192,7 +193,7 @@ def start(
     check_body(body)
 
     def work() -> tuple[Conversation, Message]:
-        found = _live_session(workspace, token, now=now, lock=True)
+        found = _live_session(workspace, token, now=now, policy=policy, lock=True)
         conversation = Conversation(
             workspace_id=workspace.id,
             contact_id=found.contact.id,
@@ -217,13 +218,14 @@ def post_contact_message(
     body: str,
     *,
     now: datetime,
+    policy: Policy,
     page_url: str | None = None,
 ) -> tuple[Conversation, Message]:
     """The contact writes again; a closed conversation reopens, as the visitor expects an answer."""
     check_body(body)
 
     def work() -> tuple[Conversation, Message]:
-        found = _live_session(workspace, token, now=now, lock=True)
+        found = _live_session(workspace, token, now=now, policy=policy, lock=True)
         conversation = get_for_contact(found.contact, conversation_id)
         message = _add_contact_message(conversation, found.session, body, now=now)
         if conversation.status != "open":

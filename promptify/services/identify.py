@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
@@ -32,7 +31,7 @@ from promptify.services import contacts as contacts_service
 from promptify.services import keys as keys_service
 from promptify.services import transaction
 from promptify.services.conversations import iso
-from promptify.services.policy import seconds
+from promptify.services.policy import Policy
 from promptify.services.sessions import (
     FoundSession,
     Verification,
@@ -61,6 +60,7 @@ class _Request:
     session_token: str | None
     user_agent: str | None
     now: datetime
+    policy: Policy
     page_url: str | None = None
 
 
@@ -71,6 +71,7 @@ def identify(
     session_token: str | None,
     user_agent: str | None,
     now: datetime,
+    policy: Policy,
     page_url: str | None = None,
 ) -> IdentifyResult:
     """Identify the widget user described by `body` (the object given to `setUser`).
@@ -78,7 +79,7 @@ def identify(
     Everything is written in one transaction, or nothing is. Unique-constraint races (two first
     identifies of one user) and deadlocks are retried; a `jti` race is a replay.
     """
-    token, key = _verify_token(workspace, body, now) if "jwt" in body else (None, None)
+    token, key = _verify_token(workspace, body, now, policy) if "jwt" in body else (None, None)
     if token is None:
         if body.get("id") is not None and workspace.require_jwt:
             raise ApiError(
@@ -89,7 +90,7 @@ def identify(
         payload = parse_user_payload(body)
     else:
         payload = parse_user_payload(token.claims, signed=True)
-    request = _Request(payload, token, key, session_token, user_agent, now, page_url)
+    request = _Request(payload, token, key, session_token, user_agent, now, policy, page_url)
     for _attempt in range(MAX_ATTEMPTS):
         try:
             with transaction.write():
@@ -103,7 +104,7 @@ def identify(
 
 
 def _verify_token(
-    workspace: Workspace, body: dict[str, Any], now: datetime
+    workspace: Workspace, body: dict[str, Any], now: datetime, policy: Policy
 ) -> tuple[VerifiedToken, StoredKey]:
     if set(body) != {"jwt"}:
         extra = sorted(set(body) - {"jwt"})[0]
@@ -114,15 +115,14 @@ def _verify_token(
         )
     if not isinstance(body["jwt"], str):
         raise ApiError("invalid_field", "jwt must be a string (a compact JWS).", "jwt")
-    config = current_app.config
-    keys = keys_service.usable_keys(workspace, now=now)
+    keys = keys_service.usable_keys(workspace, now=now, policy=policy)
     token = verify_jwt(
         body["jwt"],
         keys,
         app_id=workspace.app_id,
         now=now,
-        leeway=int(config["JWT_LEEWAY_SECONDS"]),
-        max_lifetime=int(config["MAX_TOKEN_LIFETIME_SECONDS"]),
+        leeway=int(policy.jwt_leeway.total_seconds()),
+        max_lifetime=int(policy.max_token_lifetime.total_seconds()),
     )
     return token, next(k for k in keys if k.thumbprint == token.key_thumbprint)
 
@@ -131,15 +131,17 @@ def _identify_once(workspace: Workspace, request: _Request) -> IdentifyResult:
     if request.token is not None:
         _note_key_use(workspace, request)  # first: a revoke locks the key row before any session
         if request.token.jti is not None:
-            _consume_jti(workspace, request.token, request.now)
-    found = find_session(workspace, request.session_token, now=request.now)
+            _consume_jti(workspace, request.token, request.now, request.policy)
+    found = find_session(workspace, request.session_token, now=request.now, policy=request.policy)
     result = _identify(workspace, request, found, locked=False)
     if result is None:  # something to write: lock in order, re-read, decide again
         if request.payload.external_id is not None:
             contacts_service.find_by_external_id(
                 workspace.id, request.payload.external_id, lock=True
             )
-        found = find_session(workspace, request.session_token, now=request.now, lock=True)
+        found = find_session(
+            workspace, request.session_token, now=request.now, policy=request.policy, lock=True
+        )
         result = _identify(workspace, request, found, locked=True)
     assert result is not None
     return result
@@ -258,7 +260,7 @@ def _identify_user(
         stored_until=session.verified_until,
         key=verification.key_thumbprint,
         now=request.now,
-        throttle=seconds("LAST_SEEN_THROTTLE_SECONDS"),
+        throttle=request.policy.last_seen_throttle,
     ):
         record_verification(session, verification)
     _touch(contact, session, request, created=created)
@@ -276,9 +278,9 @@ def _verification(request: _Request) -> Verification | None:
         return None
     until = trust.verified_until(
         request.now,
-        seconds("VERIFIED_SESSION_SECONDS"),
+        request.policy.verified_session,
         request.key.retired_at,
-        seconds("KEY_GRACE_SECONDS"),
+        request.policy.key_grace,
     )
     return Verification(request.token.key_thumbprint, request.now, until)
 
@@ -302,7 +304,7 @@ def _note_key_use(workspace: Workspace, request: _Request) -> None:
     """The key's last verification, for the Security page; throttled, so at most one write a
     minute per key however many visitors sign in."""
     assert request.key is not None
-    throttle = seconds("LAST_SEEN_THROTTLE_SECONDS")
+    throttle = request.policy.last_seen_throttle
     last = request.key.last_verified_at
     if last is not None and request.now - last < throttle:
         return
@@ -319,7 +321,7 @@ def _note_key_use(workspace: Workspace, request: _Request) -> None:
     )
 
 
-def _consume_jti(workspace: Workspace, token: VerifiedToken, now: datetime) -> None:
+def _consume_jti(workspace: Workspace, token: VerifiedToken, now: datetime, policy: Policy) -> None:
     """One-time jti: the unique (workspace, jti) row is the guard, so concurrent uses on
     different processes cannot both pass. A row whose token expired no longer blocks the value."""
     assert token.jti is not None
@@ -328,7 +330,7 @@ def _consume_jti(workspace: Workspace, token: VerifiedToken, now: datetime) -> N
             UsedJti.workspace_id == workspace.id, UsedJti.jti == token.jti, UsedJti.expires_at < now
         )
     )
-    leeway = seconds("JWT_LEEWAY_SECONDS")
+    leeway = policy.jwt_leeway
     db.session.add(
         UsedJti(workspace_id=workspace.id, jti=token.jti, expires_at=token.expires_at + leeway)
     )
@@ -348,7 +350,7 @@ def _touch(
     contact: Contact, session: WidgetSession | None, request: _Request, *, created: bool
 ) -> None:
     """Throttled bookkeeping, so an unchanged identify on every page load rewrites nothing."""
-    throttle = seconds("LAST_SEEN_THROTTLE_SECONDS")
+    throttle = request.policy.last_seen_throttle
     if not created and request.now - contact.last_seen_at < throttle:
         return  # browsing from page to page is not a change worth a write on every load
     contact.last_seen_at = request.now

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import current_app
 from sqlalchemy import func, select
 
 from promptify.extensions import db
@@ -13,6 +12,7 @@ from promptify.identity import keys as key_rules
 from promptify.identity.keys import StoredKey
 from promptify.models import SigningKey, WidgetSession, Workspace
 from promptify.services import sessions, transaction
+from promptify.services.policy import Policy
 
 
 class UnknownKey(LookupError):
@@ -24,10 +24,6 @@ class KeyStatus:
     key: SigningKey
     status: str  # "current" | "retiring" | "revoked" | "expired"
     usable_until: datetime | None
-
-
-def grace() -> timedelta:
-    return timedelta(seconds=int(current_app.config["KEY_GRACE_SECONDS"]))
 
 
 def stored(key: SigningKey) -> StoredKey:
@@ -53,8 +49,8 @@ def _keys_of(workspace: Workspace) -> list[SigningKey]:
     )
 
 
-def usable_keys(workspace: Workspace, *, now: datetime) -> list[StoredKey]:
-    return key_rules.usable_keys([stored(k) for k in _keys_of(workspace)], now, grace())
+def usable_keys(workspace: Workspace, *, now: datetime, policy: Policy) -> list[StoredKey]:
+    return key_rules.usable_keys([stored(k) for k in _keys_of(workspace)], now, policy.key_grace)
 
 
 def add_key(workspace: Workspace, pem_text: str, *, now: datetime) -> SigningKey:
@@ -120,11 +116,11 @@ def revoke_key(workspace: Workspace, thumbprint: str, *, now: datetime) -> Revoc
     return Revocation(key, ended)
 
 
-def list_keys(workspace: Workspace, *, now: datetime) -> list[KeyStatus]:
+def list_keys(workspace: Workspace, *, now: datetime, policy: Policy) -> list[KeyStatus]:
     """Every key with its status (current, retiring, revoked, expired), newest first."""
     result = []
     for key in _keys_of(workspace):
-        deadline = key_rules.grace_deadline(stored(key), grace())
+        deadline = key_rules.grace_deadline(stored(key), policy.key_grace)
         if key.revoked_at is not None:
             status, until = "revoked", None
         elif deadline is None:

@@ -7,7 +7,7 @@ condition, so a visitor who comes back (or starts a conversation) mid-purge is n
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, delete, exists, select
@@ -15,6 +15,7 @@ from sqlalchemy import CursorResult, delete, exists, select
 from promptify.extensions import db
 from promptify.models import Contact, Conversation, IdentifyFailure, UsedJti, WidgetSession
 from promptify.services import transaction
+from promptify.services.policy import Policy
 
 BATCH = 2000
 
@@ -48,14 +49,14 @@ def _delete_in_batches(model, conditions) -> int:  # type: ignore[no-untyped-def
             return total
 
 
-def purge(
-    *, now: datetime, anonymous_after: timedelta, failures_after: timedelta, session_idle: timedelta
-) -> PurgeReport:
+def purge(*, now: datetime, policy: Policy) -> PurgeReport:
     """Delete what no rule needs any more; sessions of deleted contacts go with them (FK cascade)."""
     jti = _delete_in_batches(UsedJti, (UsedJti.expires_at < now,))
-    sessions = _delete_in_batches(WidgetSession, (WidgetSession.last_used_at < now - session_idle,))
-    anonymous = _delete_in_batches(Contact, _stale_anonymous(now - anonymous_after))
+    sessions = _delete_in_batches(
+        WidgetSession, (WidgetSession.last_used_at < now - policy.session_idle,)
+    )
+    anonymous = _delete_in_batches(Contact, _stale_anonymous(now - policy.anonymous_retention))
     failures = _delete_in_batches(
-        IdentifyFailure, (IdentifyFailure.created_at < now - failures_after,)
+        IdentifyFailure, (IdentifyFailure.created_at < now - policy.failure_retention,)
     )
     return PurgeReport(jti, sessions, anonymous, failures)

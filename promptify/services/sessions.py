@@ -14,7 +14,7 @@ from sqlalchemy import CursorResult, and_, bindparam, select, update
 from promptify.extensions import db
 from promptify.identity import trust
 from promptify.models import Contact, SigningKey, WidgetSession, Workspace
-from promptify.services.policy import seconds
+from promptify.services.policy import Policy
 
 SESSION_HEADER = "X-Promptify-Session"
 MAX_TOKEN_LENGTH = 128
@@ -57,7 +57,12 @@ _FIND_LOCKED = _FIND.with_for_update(of=Contact).execution_options(populate_exis
 
 
 def find_session(
-    workspace: Workspace, token: str | None, *, now: datetime, lock: bool = False
+    workspace: Workspace,
+    token: str | None,
+    *,
+    now: datetime,
+    policy: Policy,
+    lock: bool = False,
 ) -> FoundSession | None:
     """The session of this workspace for `token`, with its contact and whether it is live (one
     round trip; the key that verified it is read in the same statement, so a revoked key ends
@@ -74,7 +79,7 @@ def find_session(
     if row is None or row[0].workspace_id != workspace.id:
         return None
     session, contact, key_retired_at, key_revoked_at = row
-    if session.last_used_at + seconds("SESSION_IDLE_SECONDS") < now:
+    if session.last_used_at + policy.session_idle < now:
         return None  # idle too long; `promptify purge` removes the row
     facts = trust.SessionFacts(
         ended_at=session.ended_at,
@@ -85,9 +90,7 @@ def find_session(
         contact_verified=contact.verified,
         require_jwt=workspace.require_jwt,
     )
-    return FoundSession(
-        session, contact, trust.is_live(facts, now=now, grace=seconds("KEY_GRACE_SECONDS"))
-    )
+    return FoundSession(session, contact, trust.is_live(facts, now=now, grace=policy.key_grace))
 
 
 def issue_session(

@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import select
 
 from promptify.extensions import db
@@ -17,18 +16,20 @@ from promptify.identity.payload import parse_user_payload
 from promptify.identity.tokens import CheckStep, inspect_jwt, verify_jwt
 from promptify.models import UsedJti, Workspace
 from promptify.services import keys as keys_service
+from promptify.services.policy import Policy
 
 
-def check_token(workspace: Workspace, token: str, *, now: datetime) -> list[CheckStep]:
+def check_token(
+    workspace: Workspace, token: str, *, now: datetime, policy: Policy
+) -> list[CheckStep]:
     """The verifier's own steps, then the jti status and the payload field rules."""
-    config = current_app.config
     options: dict[str, Any] = {
         "app_id": workspace.app_id,
         "now": now,
-        "leeway": int(config["JWT_LEEWAY_SECONDS"]),
-        "max_lifetime": int(config["MAX_TOKEN_LIFETIME_SECONDS"]),
+        "leeway": int(policy.jwt_leeway.total_seconds()),
+        "max_lifetime": int(policy.max_token_lifetime.total_seconds()),
     }
-    keys = keys_service.usable_keys(workspace, now=now)
+    keys = keys_service.usable_keys(workspace, now=now, policy=policy)
     steps = inspect_jwt(token, keys, **options)
     if any(step.passed is not True for step in steps):
         skipped = "Not checked: an earlier check failed."

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from promptify.config import current_policy
 from promptify.extensions import db
 from promptify.models import UsedJti, Workspace
 from promptify.services.token_check import check_token
@@ -29,7 +30,8 @@ def setup(app, clock):
 def _check(app, app_id, token, clock):
     with app.app_context():
         workspace = db.session.scalar(select(Workspace).where(Workspace.app_id == app_id))
-        return {step.name: step for step in check_token(workspace, token, now=clock.current)}
+        steps = check_token(workspace, token, now=clock.current, policy=current_policy())
+        return {step.name: step for step in steps}
 
 
 def _exp(clock, seconds=300):

@@ -15,6 +15,7 @@ from promptify import clock
 from promptify.blueprints.auth import role_required
 from promptify.blueprints.console import current_workspace
 from promptify.blueprints.installation import snippets
+from promptify.config import current_policy
 from promptify.forms import OriginsForm
 from promptify.htmx import is_htmx, render_page_or_partial
 from promptify.models import Workspace
@@ -27,7 +28,7 @@ PAGE, ORIGINS = "settings/installation.html", "settings/_origins.html"
 
 
 def _context(workspace: Workspace, form: OriginsForm, **extra: Any) -> dict[str, Any]:
-    statuses = keys_service.list_keys(workspace, now=clock.now())
+    statuses = keys_service.list_keys(workspace, now=clock.now(), policy=current_policy())
     current = next((k.key for k in statuses if k.status == "current"), None)
     return {
         "workspace": workspace,

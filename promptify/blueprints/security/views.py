@@ -31,6 +31,7 @@ from promptify import clock
 from promptify.blueprints.auth import role_required
 from promptify.blueprints.console import current_workspace
 from promptify.blueprints.security import countdown
+from promptify.config import current_policy
 from promptify.forms import KeyForm, RequireJwtForm, RevokeKeyForm, TokenTesterForm
 from promptify.htmx import is_htmx, render_page_or_partial
 from promptify.identity.keys import KeyRejected
@@ -179,7 +180,9 @@ def test_token() -> ResponseReturnValue:
     form = TokenTesterForm()
     if not form.validate_on_submit():
         return _render(workspace, now, "settings/_token_tester.html", 422, **_tester_context(form))
-    steps = token_check.check_token(workspace, (form.token.data or "").strip(), now=now)
+    steps = token_check.check_token(
+        workspace, (form.token.data or "").strip(), now=now, policy=current_policy()
+    )
     return _render(workspace, now, "settings/_token_tester.html", **_tester_context(form, steps))
 
 
@@ -202,7 +205,7 @@ def _key_form_context(form: KeyForm, notice: str | None = None) -> dict[str, Any
     return {
         "key_form": form,
         "key_notice": notice,
-        "grace_text": countdown.duration(keys_service.grace()),
+        "grace_text": countdown.duration(current_policy().key_grace),
     }
 
 
@@ -218,7 +221,7 @@ def _key_rows(workspace: Workspace, now: datetime) -> list[KeyRow]:
             left_text=countdown.time_left(s.usable_until, now) if s.usable_until else None,
             usage=usage.get(s.key.thumbprint),
         )
-        for s in keys_service.list_keys(workspace, now=now)
+        for s in keys_service.list_keys(workspace, now=now, policy=current_policy())
     ]
 
 
@@ -241,7 +244,9 @@ def _require_context(workspace: Workspace, now: datetime) -> dict[str, Any]:
         "require_form": RequireJwtForm(formdata=None),
         "require_notice": None,
         "unsigned_count": security_overview.count_recent_unsigned_contacts(workspace, now),
-        "has_usable_key": bool(keys_service.usable_keys(workspace, now=now)),
+        "has_usable_key": bool(
+            keys_service.usable_keys(workspace, now=now, policy=current_policy())
+        ),
     }
 
 

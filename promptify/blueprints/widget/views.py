@@ -11,6 +11,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from promptify import clock
+from promptify.config import current_policy
 from promptify.extensions import limiter
 from promptify.identity.errors import ApiError
 from promptify.identity.strict_json import StrictJSONError, loads_strict
@@ -137,6 +138,7 @@ def identify(app_id: str) -> ResponseReturnValue:
             session_token=_session_token(),
             user_agent=request.headers.get("User-Agent"),
             now=now,
+            policy=current_policy(),
             page_url=_page_url(),
         )
     except ApiError as error:
@@ -165,7 +167,9 @@ def _session_token() -> str | None:
 
 
 def _session_contact() -> tuple[WidgetSession, Contact]:
-    return conversations.session_contact(g.workspace, _session_token(), now=clock.now())
+    return conversations.session_contact(
+        g.workspace, _session_token(), now=clock.now(), policy=current_policy()
+    )
 
 
 @bp.get("/apps/<app_id>/conversations")
@@ -179,7 +183,12 @@ def list_conversations(app_id: str) -> ResponseReturnValue:
 def start_conversation(app_id: str) -> ResponseReturnValue:
     body = conversations.body_from(read_json_object())
     conversation, message = conversations.start(
-        g.workspace, _session_token(), body, now=clock.now(), page_url=_page_url()
+        g.workspace,
+        _session_token(),
+        body,
+        now=clock.now(),
+        policy=current_policy(),
+        page_url=_page_url(),
     )
     return jsonify(
         conversation=conversations.conversation_json(conversation),
@@ -200,7 +209,13 @@ def list_messages(app_id: str, conversation_id: int) -> ResponseReturnValue:
 def post_message(app_id: str, conversation_id: int) -> ResponseReturnValue:
     body = conversations.body_from(read_json_object())
     conversation, message = conversations.post_contact_message(
-        g.workspace, _session_token(), conversation_id, body, now=clock.now(), page_url=_page_url()
+        g.workspace,
+        _session_token(),
+        conversation_id,
+        body,
+        now=clock.now(),
+        policy=current_policy(),
+        page_url=_page_url(),
     )
     return jsonify(message=conversations.messages_json(conversation, [message])[0]), 201
 
