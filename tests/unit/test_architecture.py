@@ -51,12 +51,19 @@ def test_identity_rules_are_pure(path):
     assert not offending, f"{_label(path)} imports {sorted(offending)}"
 
 
-REQUEST_GLOBALS = {"flask.request", "flask.g", "flask.session", "flask_login.current_user"}
+REQUEST_GLOBALS = {
+    "flask.request",
+    "flask.g",
+    "flask.session",
+    "flask.current_app",
+    "flask_login.current_user",
+}
 
 
 @pytest.mark.parametrize("path", _modules("services"), ids=_label)
 def test_services_never_read_the_request(path):
-    """Services receive what the request said as arguments, so the CLI and tests call them alike."""
+    """Services receive what the request said, the time and the policy as arguments, so the CLI
+    and tests call them alike."""
     offending = _imports(path) & REQUEST_GLOBALS
     assert not offending, f"{_label(path)} imports {sorted(offending)}"
 
