@@ -8,6 +8,7 @@ from flask import Flask, Response, jsonify, render_template, request
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
+from promptify.blueprints.widget import schemas
 from promptify.extensions import db
 from promptify.identity.errors import ApiError
 
@@ -28,7 +29,7 @@ def _is_widget_request() -> bool:
 
 
 def error_response(error: ApiError) -> Response:
-    response = jsonify(error.to_json())
+    response = jsonify(schemas.error(error))
     response.status_code = error.status
     return response
 

@@ -36,13 +36,14 @@ def identify(
 
 def stored_contacts(app: Flask) -> list[dict[str, Any]]:
     """Every contact as plain data, for "nothing was written" comparisons."""
-    from promptify.services.contacts import contact_json
+    from promptify.blueprints.widget import schemas
+    from promptify.services.contacts import snapshot
 
     with app.app_context():
         contacts = db.session.scalars(select(Contact).order_by(Contact.id)).all()
         return [
             {
-                **contact_json(c),
+                **schemas.contact(snapshot(c)),
                 "pk": c.id,
                 "last_seen_at": c.last_seen_at,
                 "first_seen_at": c.first_seen_at,

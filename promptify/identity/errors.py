@@ -62,6 +62,3 @@ class ApiError(Exception):
     @property
     def status(self) -> int:
         return STATUS_BY_CODE[self.code]
-
-    def to_json(self) -> dict[str, Any]:
-        return {"error": {"code": self.code, "message": self.message, "field": self.field}}

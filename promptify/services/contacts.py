@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -177,23 +178,43 @@ def organizations_of(contact_id: int) -> list[Organization]:
     )
 
 
-def contact_json(
+@dataclass(frozen=True)
+class OrganizationSnapshot:
+    external_id: str
+    name: str | None
+    attrs: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ContactSnapshot:
+    """A contact as the widget sees it, taken inside the transaction that wrote it (the rows
+    expire at commit; reading them afterwards would cost a query and could see a later merge)."""
+
+    external_id: str | None
+    anonymous: bool
+    verified: bool
+    email: str | None
+    name: str | None
+    avatar_url: str | None
+    attrs: dict[str, Any]
+    organizations: tuple[OrganizationSnapshot, ...]
+
+
+def snapshot(
     contact: Contact, organizations: Sequence[Organization] | None = None
-) -> dict[str, Any]:
-    """The identify response's `contact`; `id` is always a string or null. Pass `organizations`
-    when they are already loaded."""
+) -> ContactSnapshot:
+    """Pass `organizations` when they are already loaded."""
     if organizations is None:
         organizations = [] if contact.anonymous else organizations_of(contact.id)
-    return {
-        "id": contact.external_id,
-        "anonymous": contact.anonymous,
-        "verified": contact.verified,
-        "email": contact.email,
-        "name": contact.name,
-        "avatarUrl": contact.avatar_url,
-        "attrs": dict(sorted((contact.attrs or {}).items())),
-        "organizations": [
-            {"id": o.external_id, "name": o.name, "attrs": dict(sorted((o.attrs or {}).items()))}
-            for o in organizations
-        ],
-    }
+    return ContactSnapshot(
+        external_id=contact.external_id,
+        anonymous=contact.anonymous,
+        verified=contact.verified,
+        email=contact.email,
+        name=contact.name,
+        avatar_url=contact.avatar_url,
+        attrs=dict(contact.attrs or {}),
+        organizations=tuple(
+            OrganizationSnapshot(o.external_id, o.name, dict(o.attrs or {})) for o in organizations
+        ),
+    )

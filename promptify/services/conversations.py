@@ -10,7 +10,7 @@ any exception. Reads never write, except `session_contact`, which keeps the sess
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -297,36 +297,13 @@ def _add_message(
     return message
 
 
-# --- JSON shapes --------------------------------------------------------------------------
+# --- reads for the widget's answers ----------------------------------------------------------
 
 
-def iso(moment: datetime) -> str:
-    """ISO 8601 in UTC with a `Z`, millisecond precision: `2025-01-31T09:15:00.000Z`."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def conversation_json(conversation: Conversation) -> dict[str, Any]:
-    return {
-        "id": conversation.id,
-        "status": conversation.status,
-        "lastMessageAt": iso(conversation.last_message_at),
-        "preview": conversation.preview,
-    }
-
-
-def message_json(message: Message, *, author_name: str | None) -> dict[str, Any]:
-    return {
-        "id": message.id,
-        "author": message.author,
-        "authorName": author_name,
-        "body": message.body,
-        "createdAt": iso(message.created_at),
-        "verified": message.verified,
-    }
-
-
-def messages_json(conversation: Conversation, messages: Sequence[Message]) -> list[dict[str, Any]]:
-    """Messages with their author names: the contact's name (or null) for the contact's, the
+def with_author_names(
+    conversation: Conversation, messages: Sequence[Message]
+) -> list[tuple[Message, str | None]]:
+    """Each message with its author's name: the contact's name (or None) for the contact's, the
     operator's name (never their email) for the agents'. At most two queries."""
     contact = db.session.get(Contact, conversation.contact_id)
     contact_name = contact.name if contact is not None else None
@@ -340,9 +317,6 @@ def messages_json(conversation: Conversation, messages: Sequence[Message]) -> li
         else {}
     )
     return [
-        message_json(
-            m,
-            author_name=contact_name if m.author == "contact" else names.get(m.operator_id or -1),
-        )
+        (m, contact_name if m.author == "contact" else names.get(m.operator_id or -1))
         for m in messages
     ]

@@ -30,7 +30,6 @@ from promptify.models import Contact, Conversation, SigningKey, UsedJti, WidgetS
 from promptify.services import contacts as contacts_service
 from promptify.services import keys as keys_service
 from promptify.services import transaction
-from promptify.services.conversations import iso
 from promptify.services.policy import Policy
 from promptify.services.sessions import (
     FoundSession,
@@ -48,8 +47,8 @@ MAX_ATTEMPTS = 5
 @dataclass(frozen=True)
 class IdentifyResult:
     session_token: str
-    contact: dict[str, Any]
-    verified_until: str | None  # ISO 8601 UTC while the session is verified
+    contact: contacts_service.ContactSnapshot
+    verified_until: datetime | None  # while the session is verified
 
 
 @dataclass(frozen=True)
@@ -176,7 +175,7 @@ def _identify_anonymous(
     contacts_service.save_profile(contact, profile)
     _touch(contact, session, request, created=created)
     assert token is not None
-    return IdentifyResult(token, contacts_service.contact_json(contact, []), None)
+    return IdentifyResult(token, contacts_service.snapshot(contact, []), None)
 
 
 def _identify_user(
@@ -265,12 +264,8 @@ def _identify_user(
         record_verification(session, verification)
     _touch(contact, session, request, created=created)
     assert token is not None
-    verified_until = (
-        iso(session.verified_until) if signed and session.verified_until is not None else None
-    )
-    return IdentifyResult(
-        token, contacts_service.contact_json(contact, organizations), verified_until
-    )
+    verified_until = session.verified_until if signed else None
+    return IdentifyResult(token, contacts_service.snapshot(contact, organizations), verified_until)
 
 
 def _verification(request: _Request) -> Verification | None:

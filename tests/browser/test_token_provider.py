@@ -24,10 +24,10 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 from werkzeug.wrappers import Request, Response
 
+from promptify.blueprints.widget.schemas import iso
 from promptify.extensions import db
 from promptify.models import Contact, Conversation, Message, Workspace
 from promptify.services import keys as keys_service
-from promptify.services.conversations import iso
 from tests.browser.conftest import LiveServer
 from tests.conftest import Clock
 from tests.factories import add_key, make_private_key, make_workspace, sign

@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from promptify.blueprints.widget.schemas import iso
 from promptify.extensions import db
 from promptify.models import Contact, Conversation, IdentifyFailure, Message, Organization
-from promptify.services.conversations import iso
 from tests.factories import (
     add_key,
     identify,
