@@ -112,7 +112,7 @@ def _middle_cursor(workspace_id: int) -> str:
 
     from promptify.extensions import db
     from promptify.models import Conversation
-    from promptify.services.inbox import Cursor
+    from promptify.services.search import Cursor
 
     open_ = (Conversation.workspace_id == workspace_id, Conversation.status == "open")
     count = db.session.scalar(select(func.count()).select_from(Conversation).where(*open_)) or 0

@@ -15,8 +15,8 @@ from promptify.blueprints.console import current_workspace
 from promptify.extensions import db
 from promptify.htmx import render_page_or_partial
 from promptify.models import Contact, Organization
-from promptify.services import inbox as inbox_service
-from promptify.services.inbox import Cursor
+from promptify.services import directory as directory_service
+from promptify.services.search import Cursor
 
 bp = Blueprint("directory", __name__)
 ModelT = TypeVar("ModelT", Contact, Organization)
@@ -34,7 +34,7 @@ def _in_workspace_or_404(model: type[ModelT], row_id: int) -> ModelT:
 @login_required
 def contacts() -> ResponseReturnValue:
     q = request.args.get("q", "")[:200]
-    rows, cursor = inbox_service.list_contacts(
+    rows, cursor = directory_service.list_contacts(
         current_workspace().id, q=q, before=Cursor.decode(request.args.get("before"))
     )
     return render_page_or_partial(
@@ -43,7 +43,7 @@ def contacts() -> ResponseReturnValue:
         rows=rows,
         cursor=cursor,
         q=q,
-        claims=inbox_service.email_claims(rows),
+        claims=directory_service.email_claims(rows),
     )
 
 
@@ -51,7 +51,7 @@ def contacts() -> ResponseReturnValue:
 @login_required
 def contact(contact_id: int) -> ResponseReturnValue:
     found = _in_workspace_or_404(Contact, contact_id)
-    panel = inbox_service.contact_panel(found)
+    panel = directory_service.contact_panel(found)
     return render_page_or_partial("directory/contact.html", "inbox/_panel.html", panel=panel)
 
 
@@ -60,7 +60,7 @@ def contact(contact_id: int) -> ResponseReturnValue:
 def organizations() -> ResponseReturnValue:
     q = request.args.get("q", "")[:200]
     after_name, after_id = request.args.get("after_name"), request.args.get("after_id", type=int)
-    rows, cursor = inbox_service.list_organizations(
+    rows, cursor = directory_service.list_organizations(
         current_workspace().id, q=q, after_name=after_name, after_id=after_id
     )
     return render_page_or_partial(
@@ -76,7 +76,7 @@ def organizations() -> ResponseReturnValue:
 @login_required
 def organization(organization_id: int) -> ResponseReturnValue:
     found = _in_workspace_or_404(Organization, organization_id)
-    members = inbox_service.organization_members(found)
+    members = directory_service.organization_members(found)
     return render_page_or_partial(
         "directory/organization.html",
         "directory/organization.html",

@@ -18,8 +18,10 @@ from promptify.htmx import is_htmx, render_page_or_partial
 from promptify.identity.errors import ApiError
 from promptify.models import Conversation
 from promptify.services import conversations
+from promptify.services import directory as directory_service
 from promptify.services import inbox as inbox_service
-from promptify.services.inbox import FILTERS, Cursor
+from promptify.services.inbox import FILTERS
+from promptify.services.search import Cursor
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
 
@@ -42,7 +44,7 @@ def _list_context() -> dict[str, Any]:
         "q": q,
         "filters": FILTERS,
         "selected_id": _selected_id(),
-        "claims": inbox_service.email_claims([row.contact for row in rows]),
+        "claims": directory_service.email_claims([row.contact for row in rows]),
     }
 
 
@@ -64,7 +66,7 @@ def _conversation_or_404(conversation_id: int) -> Conversation:
 
 def _thread_context(conversation: Conversation) -> dict[str, Any]:
     view = inbox_service.thread(conversation)
-    panel = inbox_service.contact_panel(view.contact, exclude_conversation_id=conversation.id)
+    panel = directory_service.contact_panel(view.contact, exclude_conversation_id=conversation.id)
     return {"view": view, "panel": panel, "reply_form": ReplyForm(), "action_form": EmptyForm()}
 
 
