@@ -14,8 +14,7 @@ from flask.cli import AppGroup, FlaskGroup, with_appcontext
 from promptify import clock, create_app
 from promptify.config import current_policy
 from promptify.identity.keys import KeyRejected
-from promptify.models import Workspace
-from promptify.models.operator import ROLES
+from promptify.models import Role, Workspace
 from promptify.services import keys as keys_service
 from promptify.services import operators, workspaces
 from promptify.services.workspaces import InvalidOrigin
@@ -76,7 +75,12 @@ def operator() -> None:
 
 @operator.command("create")
 @click.argument("email")
-@click.option("--role", type=click.Choice(ROLES), default="agent", show_default=True)
+@click.option(
+    "--role",
+    type=click.Choice([r.value for r in Role]),
+    default=Role.AGENT.value,
+    show_default=True,
+)
 def operator_create(email: str, role: str) -> None:
     """Create an operator (password from PROMPTIFY_PASSWORD or a prompt)."""
     password = os.environ.get("PROMPTIFY_PASSWORD") or click.prompt(
@@ -114,7 +118,7 @@ def keys_list(app_id: str) -> None:
     for entry in keys_service.list_keys(
         _workspace_or_exit(app_id), now=clock.now(), policy=current_policy()
     ):
-        status = entry.status
+        status: str = entry.status
         if entry.usable_until is not None:
             status = f"retiring until {entry.usable_until.isoformat(timespec='seconds')}"
         click.echo(f"{entry.key.thumbprint}\t{entry.key.key_type}\t{status}")

@@ -14,10 +14,10 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, Length
 
-from promptify.models.operator import ROLES
+from promptify.models import Role
 
 # WTForms 3.3 deprecates plain tuples as choices.
-ROLE_CHOICES = [SelectChoice(role, role.capitalize()) for role in ROLES]
+ROLE_CHOICES = [SelectChoice(role.value, role.value.capitalize()) for role in Role]
 
 
 class LoginForm(FlaskForm):
@@ -70,7 +70,7 @@ class OperatorCreateForm(FlaskForm):
         "Email", validators=[DataRequired(), Email(check_deliverability=False), Length(max=320)]
     )
     name = StringField("Name", validators=[Length(max=255)])
-    role = SelectField("Role", choices=ROLE_CHOICES, default="agent")
+    role = SelectField("Role", choices=ROLE_CHOICES, default=Role.AGENT.value)
     password = PasswordField(
         "Initial password", validators=[DataRequired(), Length(min=8, max=1024)]
     )

@@ -16,7 +16,7 @@ from promptify.extensions import db
 from promptify.forms import EmptyForm, ReplyForm
 from promptify.htmx import is_htmx, render_page_or_partial
 from promptify.identity.errors import ApiError
-from promptify.models import Conversation
+from promptify.models import Conversation, Status
 from promptify.services import conversations
 from promptify.services import directory as directory_service
 from promptify.services import inbox as inbox_service
@@ -140,9 +140,9 @@ def set_status(conversation_id: int) -> ResponseReturnValue:
     if not EmptyForm().validate_on_submit():
         abort(400)
     wanted = request.form.get("status")
-    if wanted not in ("open", "closed"):
+    if wanted not in tuple(Status):
         abort(400)
-    conversations.set_status(selected, wanted)
+    conversations.set_status(selected, Status(wanted))
     return _after_action(selected)
 
 

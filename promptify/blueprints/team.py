@@ -17,8 +17,7 @@ from promptify.blueprints.auth import role_required
 from promptify.extensions import db
 from promptify.forms import OperatorCreateForm, OperatorRoleForm
 from promptify.htmx import is_htmx, render_page_or_partial
-from promptify.models import Operator
-from promptify.models.operator import ROLES
+from promptify.models import Operator, Role
 from promptify.services import operators
 
 bp = Blueprint("team", __name__, url_prefix="/settings/team")
@@ -30,7 +29,7 @@ def _context(form: OperatorCreateForm | None = None, **extra: Any) -> dict[str, 
     return {
         "operators": operators.list_operators(),
         "form": form or OperatorCreateForm(formdata=None),
-        "roles": ROLES,
+        "roles": [role.value for role in Role],
         **extra,
     }
 

@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from promptify import clock
 from promptify.extensions import db
-from promptify.models import Workspace
+from promptify.models import Role, Workspace
 from promptify.services import keys as keys_service
 from promptify.services import operators, workspaces
 
@@ -129,7 +129,7 @@ def prepare_demo(base_url: str, *, echo: Callable[[str], None]) -> Demo:
     workspace = demo_workspace()
     folder = Path(current_app.instance_path) / "demo"
     password = _demo_password(folder)
-    operators.set_up_operator(DEMO_ADMIN, "admin", password, now=clock.now())
+    operators.set_up_operator(DEMO_ADMIN, Role.ADMIN, password, now=clock.now())
     key = keys_service.add_key(workspace, _demo_key_pair(folder), now=clock.now())
     url = f"{base_url}/widget/v1/apps/{workspace.app_id}/identify"
     unsigned = json.dumps(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from promptify.models.base import Base, JSONDocument, UTCDateTime
 from promptify.models.contact import Contact, Membership, Organization, WidgetSession
-from promptify.models.conversation import Conversation, Message
-from promptify.models.operator import Operator
+from promptify.models.conversation import Author, Conversation, Message, Status
+from promptify.models.operator import Operator, Role
 from promptify.models.workspace import (
     AllowedOrigin,
     IdentifyFailure,
@@ -16,6 +16,7 @@ from promptify.models.workspace import (
 
 __all__ = [
     "AllowedOrigin",
+    "Author",
     "Base",
     "Contact",
     "Conversation",
@@ -25,7 +26,9 @@ __all__ = [
     "Message",
     "Operator",
     "Organization",
+    "Role",
     "SigningKey",
+    "Status",
     "UTCDateTime",
     "UsedJti",
     "WidgetSession",

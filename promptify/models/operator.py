@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from flask_login import UserMixin
 from sqlalchemy import String
@@ -10,7 +11,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from promptify.models.base import Base, UTCDateTime
 
-ROLES = ("admin", "agent")
+
+class Role(StrEnum):
+    ADMIN = "admin"  # settings, keys, team, and everything an agent does
+    AGENT = "agent"  # the inbox and the directories
 
 
 class Operator(UserMixin, Base):
@@ -20,7 +24,7 @@ class Operator(UserMixin, Base):
     email: Mapped[str] = mapped_column(String(320), unique=True)
     name: Mapped[str] = mapped_column(String(255), default="")
     password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[str] = mapped_column(String(16))
+    role: Mapped[str] = mapped_column(String(16))  # a Role
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

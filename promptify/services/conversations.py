@@ -18,7 +18,16 @@ from sqlalchemy import select, update
 
 from promptify.extensions import WRITE_TRANSACTION, db
 from promptify.identity.errors import ApiError
-from promptify.models import Contact, Conversation, Message, Operator, WidgetSession, Workspace
+from promptify.models import (
+    Author,
+    Contact,
+    Conversation,
+    Message,
+    Operator,
+    Status,
+    WidgetSession,
+    Workspace,
+)
 from promptify.services import transaction
 from promptify.services.policy import Policy
 from promptify.services.sessions import SESSION_HEADER, FoundSession, find_session
@@ -30,7 +39,6 @@ PREVIEW_LENGTH = 200
 LIST_LIMIT = 50  # newest conversations a widget shows
 MESSAGES_LIMIT = 200  # per call; the widget's next poll (`after`) fetches the rest
 MAX_ID = 2**31 - 1  # Conversation/Message ids are 32-bit; larger ids cannot exist
-STATUSES = ("open", "closed")
 
 
 # --- session and input checks ------------------------------------------------------------
@@ -197,7 +205,7 @@ def start(
         conversation = Conversation(
             workspace_id=workspace.id,
             contact_id=found.contact.id,
-            status="open",
+            status=Status.OPEN,
             preview="",
             created_at=now,
             last_message_at=now,
@@ -228,8 +236,8 @@ def post_contact_message(
         found = _live_session(workspace, token, now=now, policy=policy, lock=True)
         conversation = get_for_contact(found.contact, conversation_id)
         message = _add_contact_message(conversation, found.session, body, now=now)
-        if conversation.status != "open":
-            conversation.status = "open"
+        if conversation.status != Status.OPEN:
+            conversation.status = Status.OPEN
         record_page_url(found.contact, page_url)
         return conversation, message
 
@@ -242,14 +250,13 @@ def agent_reply(
     """An operator's reply (never "verified": that flag is about the visitor's session)."""
     check_body(body)
     with transaction.write():
-        message = _add_message(conversation, "agent", body, now=now, operator_id=operator.id)
+        message = _add_message(conversation, Author.AGENT, body, now=now, operator_id=operator.id)
     return message
 
 
-def set_status(conversation: Conversation, status: str) -> None:
-    """Close or reopen."""
-    if status not in STATUSES:
-        raise ValueError(f"status must be one of {STATUSES}, not {status!r}")
+def set_status(conversation: Conversation, status: Status) -> None:
+    """Close or reopen (a ValueError for anything but a Status value)."""
+    status = Status(status)
     with transaction.write():
         if conversation.status != status:
             conversation.status = status
@@ -268,7 +275,7 @@ def _add_contact_message(
 ) -> Message:
     """The message records whether its session was verified, and by which key (provenance)."""
     verified_key = session.verified_key if session.verified_until is not None else None
-    return _add_message(conversation, "contact", body, now=now, verified_key=verified_key)
+    return _add_message(conversation, Author.CONTACT, body, now=now, verified_key=verified_key)
 
 
 def _add_message(
@@ -317,6 +324,6 @@ def with_author_names(
         else {}
     )
     return [
-        (m, contact_name if m.author == "contact" else names.get(m.operator_id or -1))
+        (m, contact_name if m.author == Author.CONTACT else names.get(m.operator_id or -1))
         for m in messages
     ]

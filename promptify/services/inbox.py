@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from sqlalchemy import Select, and_, or_, select
 
 from promptify.extensions import db
-from promptify.models import Contact, Conversation, Message, Operator
+from promptify.models import Contact, Conversation, Message, Operator, Status
 from promptify.services.search import PAGE_SIZE, Cursor, contact_matches
 
-FILTERS = ("open", "closed", "mine", "all")
+FILTERS = (Status.OPEN, Status.CLOSED, "mine", "all")
 
 
 @dataclass(frozen=True)
@@ -29,10 +29,12 @@ def list_conversations(
         .join(Contact, Contact.id == Conversation.contact_id)
         .where(Conversation.workspace_id == workspace_id)
     )
-    if status in ("open", "closed"):
+    if status in (Status.OPEN, Status.CLOSED):
         query = query.where(Conversation.status == status)
     elif status == "mine":
-        query = query.where(Conversation.assignee_id == operator_id, Conversation.status == "open")
+        query = query.where(
+            Conversation.assignee_id == operator_id, Conversation.status == Status.OPEN
+        )
     if q.strip():
         query = query.where(contact_matches(workspace_id, q))
     if before is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from sqlalchemy import func, select
 
@@ -19,10 +20,17 @@ class UnknownKey(LookupError):
     pass
 
 
+class KeyState(StrEnum):
+    CURRENT = "current"  # verifies tokens; the newest key
+    RETIRING = "retiring"  # replaced, still verifying until its grace period ends
+    REVOKED = "revoked"  # ended by an admin; verifies nothing
+    EXPIRED = "expired"  # replaced and past its grace period
+
+
 @dataclass(frozen=True)
 class KeyStatus:
     key: SigningKey
-    status: str  # "current" | "retiring" | "revoked" | "expired"
+    status: KeyState
     usable_until: datetime | None
 
 
@@ -122,13 +130,13 @@ def list_keys(workspace: Workspace, *, now: datetime, policy: Policy) -> list[Ke
     for key in _keys_of(workspace):
         deadline = key_rules.grace_deadline(stored(key), policy.key_grace)
         if key.revoked_at is not None:
-            status, until = "revoked", None
+            status, until = KeyState.REVOKED, None
         elif deadline is None:
-            status, until = "current", None
+            status, until = KeyState.CURRENT, None
         elif now < deadline:
-            status, until = "retiring", deadline
+            status, until = KeyState.RETIRING, deadline
         else:
-            status, until = "expired", None
+            status, until = KeyState.EXPIRED, None
         result.append(KeyStatus(key, status, until))
     return result
 

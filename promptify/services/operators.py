@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from promptify.extensions import db
-from promptify.models import Operator
+from promptify.models import Operator, Role
 from promptify.services import transaction
 
 # Compared against when the email is unknown, so both paths cost one hash check.
@@ -80,7 +80,9 @@ def _other_active_admins(operator: Operator) -> int:
         db.session.scalar(
             select(func.count())
             .select_from(Operator)
-            .where(Operator.role == "admin", Operator.active.is_(True), Operator.id != operator.id)
+            .where(
+                Operator.role == Role.ADMIN, Operator.active.is_(True), Operator.id != operator.id
+            )
         )
         or 0
     )
@@ -88,13 +90,17 @@ def _other_active_admins(operator: Operator) -> int:
 
 def set_role(operator: Operator, role: str) -> None:
     with transaction.write():
-        if operator.role == "admin" and role != "admin" and _other_active_admins(operator) == 0:
+        if (
+            operator.role == Role.ADMIN
+            and role != Role.ADMIN
+            and _other_active_admins(operator) == 0
+        ):
             raise OperatorRuleBroken("The last admin cannot stop being an admin.")
         operator.role = role
 
 
 def deactivate(operator: Operator) -> None:
     with transaction.write():
-        if operator.role == "admin" and _other_active_admins(operator) == 0:
+        if operator.role == Role.ADMIN and _other_active_admins(operator) == 0:
             raise OperatorRuleBroken("The last admin cannot be deactivated.")
         operator.active = False

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from promptify.identity.errors import STATUS_BY_CODE
+from promptify.models import Author, Status
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -112,7 +113,7 @@ SCHEMAS: dict[str, Any] = {
         "required": ["id", "status", "lastMessageAt", "preview"],
         "properties": {
             "id": {"type": "integer"},
-            "status": {"type": "string", "enum": ["open", "closed"]},
+            "status": {"type": "string", "enum": [s.value for s in Status]},
             "lastMessageAt": {"type": "string", "format": "date-time"},
             "preview": {"type": "string"},
         },
@@ -122,7 +123,7 @@ SCHEMAS: dict[str, Any] = {
         "required": ["id", "author", "authorName", "body", "createdAt", "verified"],
         "properties": {
             "id": {"type": "integer"},
-            "author": {"type": "string", "enum": ["contact", "agent"]},
+            "author": {"type": "string", "enum": [a.value for a in Author]},
             "authorName": NULLABLE_STRING,
             "body": {"type": "string"},
             "createdAt": {"type": "string", "format": "date-time"},
