@@ -12,9 +12,13 @@ from flask_login import current_user, login_required
 
 from promptify import clock
 from promptify.blueprints.console import current_workspace
-from promptify.extensions import db
 from promptify.forms import EmptyForm, ReplyForm
-from promptify.htmx import is_htmx, render_page_or_partial
+from promptify.htmx import (
+    fragment_or_page,
+    fragment_or_redirect,
+    render_page_or_partial,
+    stop_polling,
+)
 from promptify.identity.errors import ApiError
 from promptify.models import Conversation, Status
 from promptify.services import conversations
@@ -24,6 +28,9 @@ from promptify.services.inbox import FILTERS
 from promptify.services.search import Cursor
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
+
+PAGE, THREAD = "inbox/index.html", "inbox/_conversation.html"
+UPDATED = "conversation-updated"  # the HX-Trigger event the conversation list reloads on
 
 
 def _list_context() -> dict[str, Any]:
@@ -73,19 +80,14 @@ def _thread_context(conversation: Conversation) -> dict[str, Any]:
 @bp.get("")
 @login_required
 def index() -> ResponseReturnValue:
-    return render_page_or_partial("inbox/index.html", "inbox/_list.html", **_list_context())
+    return render_page_or_partial(PAGE, "inbox/_list.html", **_list_context())
 
 
 @bp.get("/<int:conversation_id>")
 @login_required
 def conversation(conversation_id: int) -> ResponseReturnValue:
     selected = _conversation_or_404(conversation_id)
-    context = _thread_context(selected)
-    if is_htmx():
-        return render_page_or_partial("inbox/index.html", "inbox/_conversation.html", **context)
-    return render_page_or_partial(
-        "inbox/index.html", "inbox/_conversation.html", **_list_context(), **context
-    )
+    return fragment_or_page(PAGE, THREAD, _thread_context(selected), page_context=_list_context)
 
 
 @bp.get("/<int:conversation_id>/poll")
@@ -94,7 +96,7 @@ def poll(conversation_id: int) -> ResponseReturnValue:
     """Polling: new messages plus a fresh poller; 204 when nothing is new, 286 stops polling."""
     selected = inbox_service.get_conversation(current_workspace().id, conversation_id)
     if selected is None:
-        return Response(status=286)
+        return stop_polling()
     after = request.args.get("after", type=int) or 0
     view = inbox_service.thread(selected, after_id=after)
     if not view.messages:
@@ -109,28 +111,21 @@ def poll(conversation_id: int) -> ResponseReturnValue:
 def reply(conversation_id: int) -> ResponseReturnValue:
     selected = _conversation_or_404(conversation_id)
     form = ReplyForm()
-    status = 422
     if form.validate_on_submit():
         try:
             conversations.agent_reply(selected, current_user, form.body.data or "", now=clock.now())
         except ApiError as error:  # the widget's body rules (e.g. NUL characters) apply too
             form.body.errors = [error.message]
         else:
-            form, status = ReplyForm(formdata=None), 200
-    context = {**_thread_context(selected), "reply_form": form}
-    if not is_htmx():
-        return (
-            _redirect_to(selected)
-            if status == 200
-            else render_page_or_partial(
-                "inbox/index.html", "inbox/_conversation.html", status, **_list_context(), **context
-            )
-        )
-    response = render_page_or_partial(
-        "inbox/index.html", "inbox/_conversation.html", status, **context
+            return _updated(selected, reply_form=ReplyForm(formdata=None))
+    return fragment_or_page(
+        PAGE,
+        THREAD,
+        {**_thread_context(selected), "reply_form": form},
+        page_context=_list_context,
+        status=422,
+        trigger=UPDATED,
     )
-    response.headers["HX-Trigger"] = "conversation-updated"
-    return response
 
 
 @bp.post("/<int:conversation_id>/status")
@@ -143,7 +138,7 @@ def set_status(conversation_id: int) -> ResponseReturnValue:
     if wanted not in tuple(Status):
         abort(400)
     conversations.set_status(selected, Status(wanted))
-    return _after_action(selected)
+    return _updated(selected)
 
 
 @bp.post("/<int:conversation_id>/assign")
@@ -153,21 +148,14 @@ def assign_to_me(conversation_id: int) -> ResponseReturnValue:
     if not EmptyForm().validate_on_submit():
         abort(400)
     conversations.assign(selected, current_user)
-    return _after_action(selected)
+    return _updated(selected)
 
 
-def _after_action(selected: Conversation) -> ResponseReturnValue:
-    if not is_htmx():
-        return _redirect_to(selected)
-    response = render_page_or_partial(
-        "inbox/index.html", "inbox/_conversation.html", **_thread_context(selected)
+def _updated(selected: Conversation, **overrides: Any) -> ResponseReturnValue:
+    """htmx: the refreshed thread, and the list refreshes too; plain posts: 303 back to the thread."""
+    return fragment_or_redirect(
+        THREAD,
+        {**_thread_context(selected), **overrides},
+        redirect_to=url_for("inbox.conversation", conversation_id=selected.id),
+        trigger=UPDATED,
     )
-    response.headers["HX-Trigger"] = "conversation-updated"
-    return response
-
-
-def _redirect_to(selected: Conversation) -> ResponseReturnValue:
-    from flask import redirect
-
-    db.session.expire_all()
-    return redirect(url_for("inbox.conversation", conversation_id=selected.id), code=303)

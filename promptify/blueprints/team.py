@@ -7,16 +7,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from werkzeug.wrappers import Response
 
 from promptify import clock
 from promptify.blueprints.auth import role_required
 from promptify.extensions import db
 from promptify.forms import OperatorCreateForm, OperatorRoleForm
-from promptify.htmx import is_htmx, render_page_or_partial
+from promptify.htmx import client_redirect, fragment_or_redirect, render_page_or_partial
 from promptify.models import Operator, Role
 from promptify.services import operators
 
@@ -39,27 +38,17 @@ def _left_admin_area(operator: Operator) -> bool:
     return operator.id == current_user.id and (operator.role != "admin" or not operator.active)
 
 
-def _redirect(endpoint: str) -> Response:
-    if is_htmx():  # a full navigation: the team page is no longer theirs to see
-        response = Response(status=204)
-        response.headers["HX-Redirect"] = url_for(endpoint)
-        return response
-    return redirect(url_for(endpoint), code=303)
-
-
 def _list_response(operator: Operator, error: str | None, done: str) -> ResponseReturnValue:
     """htmx: the operator list (422 with the error); plain posts: flash and 303 (PRG)."""
-    if error is None and _left_admin_area(operator):
-        flash(done, "success")
-        return _redirect("inbox.index")
-    if not is_htmx():
-        flash(error or done, "error" if error else "success")
-        return redirect(url_for("team.index"), code=303)
-    return render_page_or_partial(
-        PAGE,
+    if error is None and _left_admin_area(operator):  # the team page is no longer theirs to see
+        return client_redirect(url_for("inbox.index"), flash=done)
+    return fragment_or_redirect(
         "settings/_operator_list.html",
-        422 if error else 200,
-        **_context(list_error=error, list_notice=None if error else done),
+        _context(list_error=error, list_notice=None if error else done),
+        redirect_to=url_for("team.index"),
+        flash=error or done,
+        category="error" if error else "success",
+        status=422 if error else 200,
     )
 
 
@@ -86,11 +75,11 @@ def create() -> ResponseReturnValue:
             form.email.errors.append(str(error))
         else:
             done = f"Added {operator.email} as {operator.role}."
-            if not is_htmx():
-                flash(done, "success")
-                return redirect(url_for("team.index"), code=303)
-            return render_page_or_partial(
-                PAGE, "settings/_operator_created.html", **_context(created=done)
+            return fragment_or_redirect(
+                "settings/_operator_created.html",
+                _context(created=done),
+                redirect_to=url_for("team.index"),
+                flash=done,
             )
     return render_page_or_partial(PAGE, "settings/_operator_form.html", 422, **_context(form))
 

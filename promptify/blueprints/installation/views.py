@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, render_template, url_for
 from flask.typing import ResponseReturnValue
 
 from promptify import clock
@@ -17,7 +17,7 @@ from promptify.blueprints.console import current_workspace
 from promptify.blueprints.installation import snippets
 from promptify.config import current_policy
 from promptify.forms import OriginsForm
-from promptify.htmx import is_htmx, render_page_or_partial
+from promptify.htmx import fragment_or_redirect, render_page_or_partial
 from promptify.models import Workspace
 from promptify.services import keys as keys_service
 from promptify.services import origin_list
@@ -81,10 +81,11 @@ def save_origins() -> ResponseReturnValue:
             form.origins.errors.extend(rejected.errors)
         else:
             message = _saved_message(len(saved))
-            if not is_htmx():
-                flash(message, "success")
-                return redirect(url_for("installation.index"), code=303)
             fresh = _origins_form(workspace)  # shows the list as normalised and saved
-            context = _context(workspace, fresh, saved=message)
-            return render_page_or_partial(PAGE, ORIGINS, **context)
+            return fragment_or_redirect(
+                ORIGINS,
+                _context(workspace, fresh, saved=message),
+                redirect_to=url_for("installation.index"),
+                flash=message,
+            )
     return render_page_or_partial(PAGE, ORIGINS, 422, **_context(workspace, form))

@@ -14,17 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import (
-    Blueprint,
-    Response,
-    abort,
-    flash,
-    make_response,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, Response, abort, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from promptify import clock
@@ -33,7 +23,7 @@ from promptify.blueprints.console import current_workspace
 from promptify.blueprints.security import countdown
 from promptify.config import current_policy
 from promptify.forms import KeyForm, RequireJwtForm, RevokeKeyForm, TokenTesterForm
-from promptify.htmx import is_htmx, render_page_or_partial
+from promptify.htmx import fragment_or_page, fragment_or_redirect
 from promptify.identity.keys import KeyRejected
 from promptify.identity.tokens import CheckStep
 from promptify.models import SigningKey, Workspace
@@ -105,13 +95,15 @@ def add_key() -> ResponseReturnValue:
     if added is None:
         return _render(workspace, now, "settings/_key_form.html", 422, **_key_form_context(form))
     notice = _added_notice(workspace, added, was_current, now)
-    if not is_htmx():
-        flash(notice, "success")
-        return redirect(url_for(".index", _anchor="keys"), code=303)
-    return _fragments(
-        ("settings/_key_form.html", _key_form_context(KeyForm(formdata=None), notice)),
-        ("settings/_key_list.html", {**_keys_context(workspace, now), "oob": True}),
-        ("settings/_require_jwt.html", {**_require_context(workspace, now), "oob": True}),
+    return fragment_or_redirect(
+        "settings/_key_form.html",
+        _key_form_context(KeyForm(formdata=None), notice),
+        oob=[
+            ("settings/_key_list.html", _keys_context(workspace, now)),
+            ("settings/_require_jwt.html", _require_context(workspace, now)),
+        ],
+        redirect_to=url_for(".index", _anchor="keys"),
+        flash=notice,
     )
 
 
@@ -141,12 +133,12 @@ def revoke_key() -> ResponseReturnValue:
         f"tokens signed with it are refused from now on, and the {_sessions(ended)} it verified "
         f"{'has' if ended == 1 else 'have'} ended."
     )
-    if not is_htmx():
-        flash(notice, "success")
-        return redirect(url_for(".index", _anchor="keys"), code=303)
-    return _fragments(
-        ("settings/_key_list.html", {**_keys_context(workspace, now), "list_notice": notice}),
-        ("settings/_require_jwt.html", {**_require_context(workspace, now), "oob": True}),
+    return fragment_or_redirect(
+        "settings/_key_list.html",
+        {**_keys_context(workspace, now), "list_notice": notice},
+        oob=[("settings/_require_jwt.html", _require_context(workspace, now))],
+        redirect_to=url_for(".index", _anchor="keys"),
+        flash=notice,
     )
 
 
@@ -165,11 +157,12 @@ def require_jwt() -> ResponseReturnValue:
         )
     else:
         notice = "Signed identification is no longer required: unsigned setUser calls are accepted again."
-    if not is_htmx():
-        flash(notice, "success")
-        return redirect(url_for(".index", _anchor="require-jwt"), code=303)
-    context = {**_require_context(workspace, now), "require_notice": notice}
-    return _render(workspace, now, "settings/_require_jwt.html", **context)
+    return fragment_or_redirect(
+        "settings/_require_jwt.html",
+        {**_require_context(workspace, now), "require_notice": notice},
+        redirect_to=url_for(".index", _anchor="require-jwt"),
+        flash=notice,
+    )
 
 
 @bp.post("/security/token-test")
@@ -292,13 +285,6 @@ def _render(
     workspace: Workspace, now: datetime, partial: str, status: int = 200, **context: Any
 ) -> Response:
     """The fragment for htmx (its own context only), else the whole page around it."""
-    if not is_htmx():
-        context = _page(workspace, now, **context)
-    return render_page_or_partial(PAGE, partial, status, **context)
-
-
-def _fragments(*parts: tuple[str, dict[str, Any]]) -> Response:
-    """The target's fragment followed by out-of-band ones (`hx-swap-oob`) for the other regions."""
-    response = make_response("".join(render_template(name, **context) for name, context in parts))
-    response.vary.add("HX-Request")
-    return response
+    return fragment_or_page(
+        PAGE, partial, context, page_context=lambda: _page(workspace, now), status=status
+    )
