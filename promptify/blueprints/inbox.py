@@ -21,9 +21,9 @@ from promptify.htmx import (
 )
 from promptify.identity.errors import ApiError
 from promptify.models import Conversation, Status
-from promptify.services import conversations
 from promptify.services import directory as directory_service
 from promptify.services import inbox as inbox_service
+from promptify.services import teamwork
 from promptify.services.inbox import FILTERS
 from promptify.services.search import Cursor
 
@@ -113,7 +113,7 @@ def reply(conversation_id: int) -> ResponseReturnValue:
     form = ReplyForm()
     if form.validate_on_submit():
         try:
-            conversations.agent_reply(selected, current_user, form.body.data or "", now=clock.now())
+            teamwork.reply(selected, current_user, form.body.data or "", now=clock.now())
         except ApiError as error:  # the widget's body rules (e.g. NUL characters) apply too
             form.body.errors = [error.message]
         else:
@@ -137,7 +137,7 @@ def set_status(conversation_id: int) -> ResponseReturnValue:
     wanted = request.form.get("status")
     if wanted not in tuple(Status):
         abort(400)
-    conversations.set_status(selected, Status(wanted))
+    teamwork.set_status(selected, Status(wanted), operator=current_user, now=clock.now())
     return _updated(selected)
 
 
@@ -147,7 +147,7 @@ def assign_to_me(conversation_id: int) -> ResponseReturnValue:
     selected = _conversation_or_404(conversation_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    conversations.assign(selected, current_user)
+    teamwork.assign(selected, current_user.id, operator=current_user, now=clock.now())
     return _updated(selected)
 
 

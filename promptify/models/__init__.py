@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from promptify.models.base import Base, JSONDocument, UTCDateTime
 from promptify.models.contact import Contact, Membership, Organization, WidgetSession
-from promptify.models.conversation import Author, Conversation, Message, Status
+from promptify.models.conversation import (
+    Activity,
+    ActivityKind,
+    Author,
+    Conversation,
+    Message,
+    OperatorRead,
+    Status,
+)
 from promptify.models.operator import Operator, Role
 from promptify.models.workspace import (
     AllowedOrigin,
@@ -15,6 +23,8 @@ from promptify.models.workspace import (
 )
 
 __all__ = [
+    "Activity",
+    "ActivityKind",
     "AllowedOrigin",
     "Author",
     "Base",
@@ -25,6 +35,7 @@ __all__ = [
     "Membership",
     "Message",
     "Operator",
+    "OperatorRead",
     "Organization",
     "Role",
     "SigningKey",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, false
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from promptify.models.base import Base, JSONDocument, UTCDateTime
@@ -39,6 +39,9 @@ class Contact(Base):
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_page_url: Mapped[str | None] = mapped_column(String(2048))
     user_agent: Mapped[str | None] = mapped_column(String(512))
+    # raised by every change to what the widget's conversation list shows: its ETag
+    # (docs/widget-api.md, "Conversations")
+    widget_version: Mapped[int] = mapped_column(default=0, server_default=text("0"))
 
     @property
     def anonymous(self) -> bool:

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import String
+from sqlalchemy import String, text, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from promptify.models.base import Base, UTCDateTime
@@ -27,6 +27,10 @@ class Operator(UserMixin, Base):
     role: Mapped[str] = mapped_column(String(16))  # a Role
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    notify_email: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # raised when the password changes: console sessions carrying an older value end
+    session_generation: Mapped[int] = mapped_column(default=0, server_default=text("0"))
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses deactivated operators

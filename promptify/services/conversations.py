@@ -14,11 +14,13 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from promptify.extensions import WRITE_TRANSACTION, db
 from promptify.identity.errors import ApiError
 from promptify.models import (
+    Activity,
+    ActivityKind,
     Author,
     Contact,
     Conversation,
@@ -151,16 +153,32 @@ def record_page_url(contact: Contact, page_url: str | None) -> None:
 # --- reads -------------------------------------------------------------------------------
 
 
-def list_for_contact(contact: Contact) -> list[Conversation]:
-    """The contact's conversations, newest activity first (one query)."""
-    return list(
-        db.session.scalars(
-            select(Conversation)
-            .where(Conversation.contact_id == contact.id)
-            .order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
-            .limit(LIST_LIMIT)
+def list_for_contact(contact: Contact) -> list[tuple[Conversation, int]]:
+    """The contact's conversations, newest activity first, each with the number of agent
+    messages the contact has not read (one query)."""
+    unread = (
+        select(func.count())
+        .where(
+            Message.conversation_id == Conversation.id,
+            Message.author == Author.AGENT,
+            Message.id > Conversation.contact_read_message_id,
         )
+        .correlate(Conversation)
+        .scalar_subquery()
     )
+    rows = db.session.execute(
+        select(Conversation, unread)
+        .where(Conversation.contact_id == contact.id)
+        .order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
+        .limit(LIST_LIMIT)
+    )
+    return [(conversation, int(count)) for conversation, count in rows]
+
+
+def list_etag(contact: Contact) -> str:
+    """Changes whenever the contact's list would (`changed_for_widget`); what the widget polls
+    with `If-None-Match`, answered from the session lookup alone."""
+    return f"c{contact.id}v{contact.widget_version}"
 
 
 def get_for_contact(contact: Contact, conversation_id: int) -> Conversation:
@@ -183,6 +201,48 @@ def messages_after(conversation: Conversation, after_id: int | None = None) -> l
 
 
 # --- writes ------------------------------------------------------------------------------
+
+
+def mark_read_by_contact(
+    workspace: Workspace,
+    token: str | None,
+    conversation_id: int,
+    last_message_id: int,
+    *,
+    now: datetime,
+    policy: Policy,
+) -> None:
+    """The visitor has seen the conversation's messages up to `last_message_id`: agent messages
+    up to there stop counting as unread. The mark never moves back; a repeated call writes
+    nothing."""
+
+    def work() -> None:
+        found = _live_session(workspace, token, now=now, policy=policy, lock=True)
+        conversation = get_for_contact(found.contact, conversation_id)
+        newest = db.session.scalar(
+            select(func.max(Message.id)).where(Message.conversation_id == conversation.id)
+        )
+        mark = min(last_message_id, newest or 0)
+        if mark > conversation.contact_read_message_id:
+            conversation.contact_read_message_id = mark
+            changed_for_widget(found.contact.id)
+
+    transaction.write_with_retry(work)
+
+
+def last_message_id_from(document: dict[str, Any]) -> int:
+    """The `lastMessageId` of a `{"lastMessageId": N}` request, checked; other keys → 422."""
+    extra = sorted(set(document) - {"lastMessageId"})
+    if extra:
+        raise ApiError("invalid_field", "Send {lastMessageId} alone.", extra[0])
+    value = document.get("lastMessageId")
+    if type(value) is not int or not 0 < value <= MAX_ID:
+        raise ApiError(
+            "invalid_field",
+            f"lastMessageId must be the id of a message you were shown (1 to {MAX_ID}).",
+            "lastMessageId",
+        )
+    return value
 
 
 def start(
@@ -237,37 +297,16 @@ def post_contact_message(
         conversation = get_for_contact(found.contact, conversation_id)
         message = _add_contact_message(conversation, found.session, body, now=now)
         if conversation.status != Status.OPEN:
-            conversation.status = Status.OPEN
+            conversation.status = Status.OPEN  # the visitor expects an answer
+            db.session.add(
+                Activity(
+                    conversation_id=conversation.id, kind=ActivityKind.REOPENED, created_at=now
+                )
+            )
         record_page_url(found.contact, page_url)
         return conversation, message
 
     return transaction.write_with_retry(work)
-
-
-def agent_reply(
-    conversation: Conversation, operator: Operator, body: str, *, now: datetime
-) -> Message:
-    """An operator's reply (never "verified": that flag is about the visitor's session)."""
-    check_body(body)
-    with transaction.write():
-        message = _add_message(conversation, Author.AGENT, body, now=now, operator_id=operator.id)
-    return message
-
-
-def set_status(conversation: Conversation, status: Status) -> None:
-    """Close or reopen (a ValueError for anything but a Status value)."""
-    status = Status(status)
-    with transaction.write():
-        if conversation.status != status:
-            conversation.status = status
-
-
-def assign(conversation: Conversation, operator: Operator | None) -> None:
-    """Assign to `operator`, or unassign with None."""
-    with transaction.write():
-        wanted = operator.id if operator is not None else None
-        if conversation.assignee_id != wanted:
-            conversation.assignee_id = wanted
 
 
 def _add_contact_message(
@@ -275,10 +314,10 @@ def _add_contact_message(
 ) -> Message:
     """The message records whether its session was verified, and by which key (provenance)."""
     verified_key = session.verified_key if session.verified_until is not None else None
-    return _add_message(conversation, Author.CONTACT, body, now=now, verified_key=verified_key)
+    return add_message(conversation, Author.CONTACT, body, now=now, verified_key=verified_key)
 
 
-def _add_message(
+def add_message(
     conversation: Conversation,
     author: str,
     body: str,
@@ -298,10 +337,25 @@ def _add_message(
     )
     db.session.add(message)
     conversation.preview = body[:PREVIEW_LENGTH]
+    conversation.last_author = author
     if now >= conversation.last_message_at:
         conversation.last_message_at = now
     db.session.flush()
+    if author == Author.CONTACT:
+        conversation.last_contact_message_id = message.id
+    changed_for_widget(conversation.contact_id)
     return message
+
+
+def changed_for_widget(contact_id: int) -> None:
+    """Raise the contact's list version, so the widget's next poll gets the new list instead of
+    `304 Not Modified` (docs/widget-api.md, "Conversations")."""
+    db.session.execute(
+        update(Contact)
+        .where(Contact.id == contact_id)
+        .values(widget_version=Contact.widget_version + 1)
+        .execution_options(synchronize_session=False)
+    )
 
 
 # --- reads for the widget's answers ----------------------------------------------------------

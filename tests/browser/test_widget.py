@@ -14,7 +14,7 @@ from werkzeug.wrappers import Request, Response
 from promptify import clock as app_clock
 from promptify.extensions import db
 from promptify.models import Conversation
-from promptify.services import conversations, operators
+from promptify.services import operators, teamwork
 from tests.browser.conftest import LiveServer, screenshot
 from tests.factories import make_workspace
 
@@ -90,7 +90,7 @@ def _agent_replies(app, text: str) -> None:
             "sam@support.test", "Sam", "agent", "a long password", now=app_clock.now()
         )
         conversation = db.session.scalars(select(Conversation)).one()
-        conversations.agent_reply(conversation, operator, text, now=app_clock.now())
+        teamwork.reply(conversation, operator, text, now=app_clock.now())
 
 
 def test_visitor_chats_anonymously_then_identifies_then_resets(app, app_id, host_page, page):

@@ -32,8 +32,10 @@ limiter.limit(
 
 CORS_HEADERS = {
     "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
-    "Access-Control-Allow-Headers": f"Content-Type, {SESSION_HEADER}, {PAGE_URL_HEADER}",
-    "Access-Control-Expose-Headers": "Retry-After",
+    "Access-Control-Allow-Headers": (
+        f"Content-Type, If-None-Match, {SESSION_HEADER}, {PAGE_URL_HEADER}"
+    ),
+    "Access-Control-Expose-Headers": "ETag, Retry-After",
     "Access-Control-Max-Age": "600",
 }
 

@@ -110,12 +110,17 @@ SCHEMAS: dict[str, Any] = {
     },
     "Conversation": {
         "type": "object",
-        "required": ["id", "status", "lastMessageAt", "preview"],
+        "required": ["id", "status", "lastMessageAt", "preview", "unread"],
         "properties": {
             "id": {"type": "integer"},
             "status": {"type": "string", "enum": [s.value for s in Status]},
             "lastMessageAt": {"type": "string", "format": "date-time"},
             "preview": {"type": "string"},
+            "unread": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "Agent messages the visitor has not been shown (POST .../read).",
+            },
         },
     },
     "Message": {
@@ -129,6 +134,11 @@ SCHEMAS: dict[str, Any] = {
             "createdAt": {"type": "string", "format": "date-time"},
             "verified": {"type": "boolean"},
         },
+    },
+    "ReadRequest": {
+        "type": "object",
+        "required": ["lastMessageId"],
+        "properties": {"lastMessageId": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}},
     },
     "MessageRequest": {
         "type": "object",
@@ -146,6 +156,12 @@ CONVERSATION_ID = {
 }
 SESSION = {
     "name": "X-Promptify-Session",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string"},
+}
+IF_NONE_MATCH = {
+    "name": "If-None-Match",
     "in": "header",
     "required": False,
     "schema": {"type": "string"},
@@ -176,8 +192,9 @@ def document() -> dict[str, Any]:
             },
             "/widget/v1/apps/{app_id}/conversations": {
                 "get": {
-                    "summary": "The session contact's conversations, newest activity first",
-                    "parameters": [APP_ID, SESSION],
+                    "summary": "The session contact's conversations, newest activity first; "
+                    "an ETag, and 304 to an If-None-Match that still matches",
+                    "parameters": [APP_ID, SESSION, IF_NONE_MATCH],
                     "responses": {
                         "200": _json(
                             {
@@ -192,6 +209,7 @@ def document() -> dict[str, Any]:
                             },
                             "Conversations",
                         ),
+                        "304": {"description": "Unchanged since the ETag sent in If-None-Match"},
                         **_errors(401, *COMMON_ERRORS),
                     },
                 },
@@ -262,6 +280,20 @@ def document() -> dict[str, Any]:
                             },
                             "Written",
                         ),
+                        **_errors(400, 401, 422, *COMMON_ERRORS),
+                    },
+                },
+            },
+            "/widget/v1/apps/{app_id}/conversations/{conversation_id}/read": {
+                "post": {
+                    "summary": "The visitor was shown the messages up to lastMessageId",
+                    "parameters": [APP_ID, CONVERSATION_ID, SESSION],
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": _ref("ReadRequest")}},
+                    },
+                    "responses": {
+                        "204": {"description": "Marked as read"},
                         **_errors(400, 401, 422, *COMMON_ERRORS),
                     },
                 },

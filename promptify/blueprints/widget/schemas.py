@@ -51,12 +51,14 @@ def identify_answer(result: IdentifyResult) -> dict[str, Any]:
     }
 
 
-def conversation(row: Conversation) -> dict[str, Any]:
+def conversation(row: Conversation, unread: int) -> dict[str, Any]:
+    """`unread`: agent messages the visitor has not been shown yet."""
     return {
         "id": row.id,
         "status": row.status,
         "lastMessageAt": iso(row.last_message_at),
         "preview": row.preview,
+        "unread": unread,
     }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import g, jsonify, request, send_from_directory
+from flask import Response, g, jsonify, request, send_from_directory
 from flask.typing import ResponseReturnValue
 
 from promptify import clock
@@ -56,9 +56,17 @@ def _session_contact() -> tuple[WidgetSession, Contact]:
 
 @bp.get("/apps/<app_id>/conversations")
 def list_conversations(app_id: str) -> ResponseReturnValue:
+    """Polled by the widget, also while closed: an unchanged list costs the session lookup alone
+    and answers `304 Not Modified` to `If-None-Match`."""
     _, contact = _session_contact()
-    rows = conversations.list_for_contact(contact)
-    return jsonify(conversations=[schemas.conversation(c) for c in rows])
+    etag = conversations.list_etag(contact)
+    if request.if_none_match.contains(etag):
+        response = Response(status=304)
+    else:
+        rows = conversations.list_for_contact(contact)
+        response = jsonify(conversations=[schemas.conversation(c, unread) for c, unread in rows])
+    response.set_etag(etag)
+    return response
 
 
 @bp.post("/apps/<app_id>/conversations")
@@ -73,7 +81,7 @@ def start_conversation(app_id: str) -> ResponseReturnValue:
         page_url=page_url(),
     )
     return jsonify(
-        conversation=schemas.conversation(conversation),
+        conversation=schemas.conversation(conversation, unread=0),
         message=schemas.messages(conversations.with_author_names(conversation, [message]))[0],
     ), 201
 
@@ -104,6 +112,21 @@ def post_message(app_id: str, conversation_id: int) -> ResponseReturnValue:
     return jsonify(
         message=schemas.messages(conversations.with_author_names(conversation, [message]))[0]
     ), 201
+
+
+@bp.post("/apps/<app_id>/conversations/<int:conversation_id>/read")
+def mark_read(app_id: str, conversation_id: int) -> ResponseReturnValue:
+    """The visitor was shown the messages up to `lastMessageId`."""
+    last_message_id = conversations.last_message_id_from(read_json_object())
+    conversations.mark_read_by_contact(
+        g.workspace,
+        session_token(),
+        conversation_id,
+        last_message_id,
+        now=clock.now(),
+        policy=current_policy(),
+    )
+    return Response(status=204)
 
 
 @bp.get("/openapi.json")
