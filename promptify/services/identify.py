@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, update
+from sqlalchemy import CursorResult, delete, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -30,6 +30,7 @@ from promptify.models import Contact, Conversation, SigningKey, UsedJti, WidgetS
 from promptify.services import contacts as contacts_service
 from promptify.services import keys as keys_service
 from promptify.services import transaction
+from promptify.services.conversations import changed_for_widget
 from promptify.services.policy import Policy
 from promptify.services.sessions import (
     FoundSession,
@@ -284,11 +285,13 @@ def _absorb_anonymous(contact: Contact, anonymous: Contact) -> None:
     """Move the anonymous visitor's conversations over, then delete it with its sessions.
     Its row is locked (`find_session(lock=True)`), so a message posted on its session either
     committed before (and moves here) or finds the session gone (`session_required`)."""
-    db.session.execute(
+    moved = db.session.execute(
         update(Conversation)
         .where(Conversation.contact_id == anonymous.id)
         .values(contact_id=contact.id)
     )
+    if cast(CursorResult, moved).rowcount:
+        changed_for_widget(contact.id)  # the widget's list now shows them
     if anonymous.first_seen_at < contact.first_seen_at:
         contact.first_seen_at = anonymous.first_seen_at
     db.session.execute(delete(WidgetSession).where(WidgetSession.contact_id == anonymous.id))
