@@ -14,7 +14,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Assemble the application; no I/O beyond making sure `instance/` exists."""
     from flask import Flask
 
-    from promptify import cli, config, errors, headers
+    from promptify import cli, config, errors, headers, limits
     from promptify.blueprints import register_blueprints
     from promptify.extensions import register_extensions
 
@@ -27,6 +27,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     register_blueprints(app)
     errors.register_error_handlers(app)
     headers.init_app(app)
+    limits.init_app(app)
     if int(app.config.get("PROXY_HOPS") or 0):
         # Behind N reverse proxies: trust their X-Forwarded-For/-Proto/-Host, so rate limits see
         # the visitor's address and HSTS is sent on https.

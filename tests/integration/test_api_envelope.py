@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
@@ -83,6 +84,36 @@ def test_body_limit_is_64_kib(client, app, app_id, size, status):
     # at the limit the body is read and judged on its merits (a 64 KiB name is too long)
     _assert_envelope(response, status, "invalid_field" if status == 422 else "payload_too_large")
     assert stored_contacts(app) == []
+
+
+@pytest.mark.parametrize(("size", "status"), [(64 * 1024, 422), (64 * 1024 + 1, 413)])
+def test_a_chunked_body_obeys_the_same_limit(client, app, app_id, size, status):
+    """No Content-Length (Transfer-Encoding: chunked): refused past 64 KiB, never cut and read."""
+    prefix = b'{"id": "u", "name": "'
+    body = prefix + b"a" * (size - len(prefix) - 2) + b'"}'
+    response = client.post(
+        f"/widget/v1/apps/{app_id}/identify",
+        input_stream=io.BytesIO(body),
+        headers={
+            "Content-Type": "application/json",
+            "Transfer-Encoding": "chunked",
+            "Origin": ORIGIN,
+        },
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+    _assert_envelope(response, status, "invalid_field" if status == 422 else "payload_too_large")
+    assert response.headers.get("Access-Control-Allow-Origin") == ORIGIN  # readable by the page
+    assert stored_contacts(app) == []
+
+
+def test_a_small_chunked_body_is_read_whole(client, app, app_id):
+    response = client.post(
+        f"/widget/v1/apps/{app_id}/identify",
+        input_stream=io.BytesIO(b'{"id": "chunked-user"}'),
+        headers={"Content-Type": "application/json", "Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+    assert response.status_code == 200 and response.json["contact"]["id"] == "chunked-user"
 
 
 def test_unknown_app_is_404_unknown_app(client):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -64,3 +65,28 @@ def test_one_jti_sent_by_24_clients_at_once_is_accepted_once(app, live_server):
     }
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Contact)) == 1
+
+
+def test_chunked_bodies_past_64_kib_are_refused_by_gunicorn_too(app, live_server):
+    """A real chunked upload (no Content-Length) is refused with 413 past the limit instead of
+    being cut at 64 KiB and read; one under the limit is read whole."""
+    app_id = make_workspace(app)
+
+    def chunks(payload: bytes):  # a generator body makes requests send it chunked
+        for start in range(0, len(payload), 8192):
+            yield payload[start : start + 8192]
+
+    def post(payload: bytes) -> requests.Response:
+        return requests.post(
+            f"{live_server}/widget/v1/apps/{app_id}/identify",
+            data=chunks(payload),
+            headers={"Content-Type": "application/json"},
+            timeout=30,
+        )
+
+    big = json.dumps({"id": "u-big", "attrs": {"a": "x" * 70_000}}).encode()
+    refused = post(big)
+    assert refused.status_code == 413, refused.text
+    assert refused.json()["error"]["code"] == "payload_too_large"
+    accepted = post(json.dumps({"id": "u-chunked", "name": "Chunk"}).encode())
+    assert accepted.status_code == 200 and accepted.json()["contact"]["id"] == "u-chunked"

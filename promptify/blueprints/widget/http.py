@@ -75,7 +75,7 @@ def _resolve_workspace_and_origin() -> ResponseReturnValue | None:
 
 @bp.after_request
 def _cors(response: Response) -> Response:
-    if "cors_origin" not in g and response.status_code == 429:
+    if "cors_origin" not in g and response.status_code in (413, 429):
         g.cors_origin = _allowed_origin()  # the limiter answered before the origin check ran
     origin = g.get("cors_origin")
     if origin:
@@ -96,16 +96,12 @@ def _allowed_origin() -> str | None:
 
 
 def _read_body() -> bytes | ApiError:
-    """The raw body (at most 64 KiB), or the 413 to answer once the workspace is known."""
+    """The raw body (at most 64 KiB, chunked ones too: promptify/limits.py), or the 413 to
+    answer once the workspace is known."""
     try:
-        raw = request.get_data(cache=False)
+        return request.get_data(cache=False)
     except RequestEntityTooLarge:
         return ApiError("payload_too_large", "The request body is larger than 64 KiB.")
-    if request.content_length is None and len(raw) > (
-        current_app.config["MAX_CONTENT_LENGTH"] or len(raw)
-    ):
-        return ApiError("payload_too_large", "The request body is larger than 64 KiB.")
-    return raw
 
 
 def read_json_object() -> dict[str, Any]:
