@@ -28,6 +28,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     errors.register_error_handlers(app)
     headers.init_app(app)
     limits.init_app(app)
+    app.wsgi_app = headers.SecureCookiesOnHttps(app.wsgi_app)  # type: ignore[method-assign]
     if int(app.config.get("PROXY_HOPS") or 0):
         # Behind N reverse proxies: trust their X-Forwarded-For/-Proto/-Host, so rate limits see
         # the visitor's address and HSTS is sent on https.

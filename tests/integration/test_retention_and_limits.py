@@ -187,3 +187,40 @@ def test_behind_a_proxy_the_visitor_address_and_https_are_trusted(app):
     assert "Strict-Transport-Security" not in app.test_client().get("/login").headers
     with proxied.app_context():
         db.engine.dispose()
+
+
+def test_cookies_are_secure_on_https_directly_or_behind_the_proxy(app, client):
+    """The session (and with it the CSRF token) and remember-me cookies carry `Secure` whenever
+    the request came over https; on plain http they cannot (the browser would drop them)."""
+    from promptify import create_app
+
+    def cookie_flags(test_client, **options) -> list[str]:  # type: ignore[no-untyped-def]
+        response = test_client.get("/login", **options)
+        cookies = response.headers.getlist("Set-Cookie")
+        assert cookies, "the login page sets the session cookie (CSRF token)"
+        return cookies
+
+    assert all("Secure" not in c for c in cookie_flags(client))
+    assert all(
+        "; Secure" in c for c in cookie_flags(app.test_client(), base_url="https://localhost")
+    )
+    proxied = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+            "SECRET_KEY": "x",
+            "PROXY_HOPS": 1,
+        }
+    )
+    behind = cookie_flags(proxied.test_client(), headers={"X-Forwarded-Proto": "https"})
+    assert all("; Secure" in c for c in behind)
+    with proxied.app_context():
+        db.engine.dispose()
+
+
+def test_console_pages_are_never_cached_but_static_files_may_be(client, login):
+    login()
+    for path in ("/login", "/inbox", "/contacts"):
+        assert client.get(path).headers["Cache-Control"] == "no-store", path
+    static = client.get("/static/console.css")
+    static.close()
+    assert "no-store" not in static.headers.get("Cache-Control", "")
