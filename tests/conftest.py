@@ -4,6 +4,7 @@ a fresh app per test on it, and a controllable clock. Nothing is mocked."""
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -154,7 +155,7 @@ def runner(app: Flask):
 
 # --- console helpers (CSRF stays ON: tokens are read from the pages, as a browser would) -----
 
-CSRF_PATTERN = __import__("re").compile(
+CSRF_PATTERN = re.compile(
     r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"'
 )
 
@@ -163,6 +164,18 @@ def csrf_token_from(html: str) -> str:
     match = CSRF_PATTERN.search(html)
     assert match, "no CSRF token on the page"
     return match.group(1) or match.group(2)
+
+
+WORKSPACE_FIELD_PATTERN = re.compile(r'name="workspace" value="([^"]+)"')
+
+
+def settings_form_fields(client, path: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """What a settings form at `path` posts besides its own fields, read from the page as a
+    browser would: the CSRF token and the workspace the form was rendered for."""
+    html = client.get(path).get_data(as_text=True)
+    match = WORKSPACE_FIELD_PATTERN.search(html)
+    assert match, f"no workspace field on {path}"
+    return {"csrf_token": csrf_token_from(html), "workspace": match.group(1)}
 
 
 @pytest.fixture

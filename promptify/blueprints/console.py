@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from flask import Blueprint, abort, g, redirect, request, session, url_for
@@ -11,6 +13,7 @@ from sqlalchemy import select
 
 from promptify.extensions import db
 from promptify.forms import EmptyForm
+from promptify.htmx import client_redirect
 from promptify.models import Workspace
 
 bp = Blueprint("console", __name__)
@@ -42,6 +45,31 @@ def _console_context() -> dict[str, Any]:
         return {}
     workspaces = all_workspaces()
     return {"workspaces": workspaces, "workspace": current_workspace() if workspaces else None}
+
+
+WORKSPACE_FIELD = "workspace"  # the app id a settings form was rendered for
+OTHER_WORKSPACE = (
+    "Nothing was changed: this form was opened for another workspace than the one now "
+    "selected (it was switched in another tab). Check the workspace above and try again."
+)
+
+
+def bound_to_workspace(page: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """For a settings form's view, under its role check: the form carries the workspace it was
+    rendered for, and a post whose workspace is no longer the current one (switched in another
+    tab) changes nothing and goes back to `page` with the reason (docs/operations.md, "The
+    console")."""
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if request.form.get(WORKSPACE_FIELD) != current_workspace().app_id:
+                return client_redirect(url_for(page), flash=OTHER_WORKSPACE, category="error")
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
 
 
 @bp.get("/")

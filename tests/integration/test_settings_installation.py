@@ -17,7 +17,7 @@ from sqlalchemy import select
 from promptify.blueprints.installation import snippets as install_snippets
 from promptify.extensions import db
 from promptify.models import Workspace
-from tests.conftest import csrf_token_from
+from tests.conftest import csrf_token_from, settings_form_fields
 from tests.factories import add_key, identify, make_private_key, make_workspace, private_pem
 
 PAGE = "/settings/messenger/installation"
@@ -142,7 +142,9 @@ def test_page_shows_the_workspace_chosen_in_the_switcher(client, login, app, app
         from promptify.services import workspaces
 
         other = workspaces.create_workspace("Second", [], now=app_clock.now()).app_id
-    client.post("/workspace", data={"app_id": other, "csrf_token": csrf(PAGE), "next": PAGE})
+    client.post(
+        "/workspace", data={"app_id": other, **settings_form_fields(client, PAGE), "next": PAGE}
+    )
     text = client.get(PAGE).get_data(as_text=True)
     assert other in code_of(text, "snippet") and app_id not in code_of(text, "snippet")
 
@@ -271,7 +273,7 @@ def test_an_empty_list_warns_that_any_origin_may_call(client, login, app_id):
 def test_good_lines_are_normalised_and_saved_with_prg(client, login, csrf, app, app_id):
     login("admin")
     lines = "HTTPS://App.Example.com/\n\n  http://localhost:3000  \nhttps://app.example.com:443\nhttp://shop.example:8080"
-    response = client.post(ORIGINS, data={"origins": lines, "csrf_token": csrf(PAGE)})
+    response = client.post(ORIGINS, data={"origins": lines, **settings_form_fields(client, PAGE)})
     assert response.status_code == 303 and response.headers["Location"] == PAGE
     assert _origins(app, app_id) == [
         "http://localhost:3000",
@@ -291,7 +293,9 @@ def test_good_lines_are_normalised_and_saved_with_prg(client, login, csrf, app, 
 
 def test_saved_origins_are_enforced_by_the_widget_api(client, login, csrf, app, app_id):
     login("admin")
-    client.post(ORIGINS, data={"origins": "https://app.example.com", "csrf_token": csrf(PAGE)})
+    client.post(
+        ORIGINS, data={"origins": "https://app.example.com", **settings_form_fields(client, PAGE)}
+    )
     allowed = identify(client, app_id, {"id": None}, Origin="https://app.example.com")
     refused = identify(client, app_id, {"id": None}, Origin="https://evil.example")
     assert allowed.status_code == 200
@@ -311,9 +315,12 @@ def test_saved_origins_are_enforced_by_the_widget_api(client, login, csrf, app, 
 )
 def test_a_bad_line_is_named_and_nothing_is_saved(client, login, csrf, app, app_id, line, message):
     login("admin")
-    client.post(ORIGINS, data={"origins": "https://kept.example", "csrf_token": csrf(PAGE)})
+    client.post(
+        ORIGINS, data={"origins": "https://kept.example", **settings_form_fields(client, PAGE)}
+    )
     response = client.post(
-        ORIGINS, data={"origins": f"https://ok.example\n{line}", "csrf_token": csrf(PAGE)}
+        ORIGINS,
+        data={"origins": f"https://ok.example\n{line}", **settings_form_fields(client, PAGE)},
     )
     text = response.get_data(as_text=True)
     assert response.status_code == 422 and "<html" in text
@@ -326,7 +333,11 @@ def test_a_bad_line_is_named_and_nothing_is_saved(client, login, csrf, app, app_
 def test_every_bad_line_is_reported_at_once(client, login, csrf, app_id):
     login("admin")
     response = client.post(
-        ORIGINS, data={"origins": "nope\nhttps://ok.example\n\nalso nope", "csrf_token": csrf(PAGE)}
+        ORIGINS,
+        data={
+            "origins": "nope\nhttps://ok.example\n\nalso nope",
+            **settings_form_fields(client, PAGE),
+        },
     )
     text = response.get_data(as_text=True)
     assert response.status_code == 422 and "Line 1: " in text and "Line 4: " in text
@@ -334,8 +345,10 @@ def test_every_bad_line_is_reported_at_once(client, login, csrf, app_id):
 
 def test_emptying_the_list_allows_any_origin_again(client, login, csrf, app, app_id):
     login("admin")
-    client.post(ORIGINS, data={"origins": "https://app.example.com", "csrf_token": csrf(PAGE)})
-    response = client.post(ORIGINS, data={"origins": "  \n", "csrf_token": csrf(PAGE)})
+    client.post(
+        ORIGINS, data={"origins": "https://app.example.com", **settings_form_fields(client, PAGE)}
+    )
+    response = client.post(ORIGINS, data={"origins": "  \n", **settings_form_fields(client, PAGE)})
     assert response.status_code == 303 and _origins(app, app_id) == []
     text = client.get(PAGE).get_data(as_text=True)
     assert "Saved: the list is empty, so any origin may call the widget API." in text
@@ -346,13 +359,17 @@ def test_htmx_posts_get_the_origins_fragment(client, login, csrf, app, app_id):
     login("admin")
     token = csrf(PAGE)
     ok = client.post(
-        ORIGINS, data={"origins": "https://App.example.com"}, headers={**HX, "X-CSRFToken": token}
+        ORIGINS,
+        data={"origins": "https://App.example.com", "workspace": app_id},
+        headers={**HX, "X-CSRFToken": token},
     )
     text = ok.get_data(as_text=True)
     assert ok.status_code == 200 and "<html" not in text and "HX-Request" in ok.headers["Vary"]
     assert text.lstrip().startswith('<section class="card" id="allowed-origins"')
     assert "Saved 1 allowed origin." in text and "<code>https://app.example.com</code>" in text
-    bad = client.post(ORIGINS, data={"origins": "nope"}, headers={**HX, "X-CSRFToken": token})
+    bad = client.post(
+        ORIGINS, data={"origins": "nope", "workspace": app_id}, headers={**HX, "X-CSRFToken": token}
+    )
     assert (
         bad.status_code == 422
         and "<html" not in bad.get_data(as_text=True)
@@ -374,7 +391,7 @@ def test_origin_like_markup_is_refused_and_rendered_escaped(client, login, csrf,
     login("admin")
     for headers in ({}, {**HX, "X-CSRFToken": csrf(PAGE)}):
         response = client.post(
-            ORIGINS, data={"origins": line, "csrf_token": csrf(PAGE)}, headers=headers
+            ORIGINS, data={"origins": line, **settings_form_fields(client, PAGE)}, headers=headers
         )
         text = response.get_data(as_text=True)
         assert response.status_code == 422

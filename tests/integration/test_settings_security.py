@@ -21,6 +21,7 @@ from promptify.blueprints.security import countdown
 from promptify.extensions import db
 from promptify.identity.keys import KeyRejected, parse_spki_pem
 from promptify.models import IdentifyFailure, SigningKey, UsedJti, Workspace
+from tests.conftest import settings_form_fields
 from tests.factories import (
     identify,
     make_private_key,
@@ -54,12 +55,14 @@ def app_id(app):
 def admin(client, login, csrf, app_id):
     """Sign in as an admin; returns a function posting a form with a fresh CSRF token."""
     login("admin")
-    token = csrf(BASE)
 
     def post(path, data=None, *, htmx=False, **kwargs):
         headers = {**(HX if htmx else {}), **kwargs.pop("headers", {})}
         return client.post(
-            f"{BASE}{path}", data={"csrf_token": token, **(data or {})}, headers=headers, **kwargs
+            f"{BASE}{path}",
+            data={**settings_form_fields(client, BASE), **(data or {})},
+            headers=headers,
+            **kwargs,
         )
 
     return post

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from promptify.blueprints.widget.schemas import iso
 from promptify.extensions import db
 from promptify.models import Contact, Conversation, IdentifyFailure, Message, Organization
+from tests.conftest import settings_form_fields
 from tests.factories import (
     add_key,
     identify,
@@ -40,10 +41,11 @@ def key(app, app_id):
 def admin(client, login, csrf, app_id):
     """Sign in as an admin; returns a function posting a Security form with a CSRF token."""
     login("admin")
-    token = csrf(BASE)
 
     def post(path, data=None):
-        return client.post(f"{BASE}{path}", data={"csrf_token": token, **(data or {})})
+        return client.post(
+            f"{BASE}{path}", data={**settings_form_fields(client, BASE), **(data or {})}
+        )
 
     return post
 

@@ -13,7 +13,7 @@ from flask.typing import ResponseReturnValue
 
 from promptify import clock
 from promptify.blueprints.auth import role_required
-from promptify.blueprints.console import current_workspace
+from promptify.blueprints.console import bound_to_workspace, current_workspace
 from promptify.blueprints.installation import snippets
 from promptify.config import current_policy
 from promptify.forms import OriginsForm
@@ -70,6 +70,7 @@ def index() -> ResponseReturnValue:
 
 @bp.post("/origins")
 @role_required("admin")
+@bound_to_workspace("installation.index")
 def save_origins() -> ResponseReturnValue:
     """Replace the allowed origins; every bad line is named on the field (422)."""
     workspace = current_workspace()

@@ -19,7 +19,7 @@ from flask.typing import ResponseReturnValue
 
 from promptify import clock
 from promptify.blueprints.auth import role_required
-from promptify.blueprints.console import current_workspace
+from promptify.blueprints.console import bound_to_workspace, current_workspace
 from promptify.blueprints.security import countdown
 from promptify.config import current_policy
 from promptify.forms import KeyForm, RequireJwtForm, RevokeKeyForm, TokenTesterForm
@@ -77,6 +77,7 @@ def failure_log() -> ResponseReturnValue:
 
 @bp.post("/security/keys")
 @role_required("admin")
+@bound_to_workspace("security.index")
 def add_key() -> ResponseReturnValue:
     workspace, now = current_workspace(), clock.now()
     form = KeyForm()
@@ -109,6 +110,7 @@ def add_key() -> ResponseReturnValue:
 
 @bp.post("/security/keys/revoke")
 @role_required("admin")
+@bound_to_workspace("security.index")
 def revoke_key() -> ResponseReturnValue:
     workspace, now = current_workspace(), clock.now()
     form = RevokeKeyForm()
@@ -144,6 +146,7 @@ def revoke_key() -> ResponseReturnValue:
 
 @bp.post("/security/require-jwt")
 @role_required("admin")
+@bound_to_workspace("security.index")
 def require_jwt() -> ResponseReturnValue:
     workspace, now = current_workspace(), clock.now()
     form = RequireJwtForm()
@@ -167,6 +170,7 @@ def require_jwt() -> ResponseReturnValue:
 
 @bp.post("/security/token-test")
 @role_required("admin")
+@bound_to_workspace("security.index")
 def test_token() -> ResponseReturnValue:
     """Read-only: the tester never consumes a jti and never writes a contact (token_check)."""
     workspace, now = current_workspace(), clock.now()
