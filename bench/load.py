@@ -111,7 +111,7 @@ def _connection_loop(
             with lock:
                 tally.count += 1
                 latencies.append(finished - started)
-                if status != 200:
+                if status not in (200, 304):  # 304: the closed-state poll's answer
                     tally.errors += 1
                     tally.first_error = tally.first_error or f"{status} {body[:300]!r}"
         if not keep or sent % RECONNECT_EVERY == 0:

@@ -187,6 +187,50 @@ def build_anonymous_new(setup: Setup, connections: int) -> list[list[bytes]]:
     return [[setup.identify({"id": None})] for _ in range(connections)]
 
 
+def _call(
+    port: int, method: str, path: str, headers: dict[str, str], body: bytes = b""
+) -> tuple[int, bytes, str]:
+    """One call outside the measurement: (status, body, ETag)."""
+    request = request_bytes(method, path, body, {**headers, "Connection": "close"})
+    with socket.create_connection((HOST, port), timeout=60) as sock:
+        sock.sendall(request)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, answer = data.partition(b"\r\n\r\n")
+    etag = next(
+        (
+            line.split(b":", 1)[1].strip().decode()
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"etag:")
+        ),
+        "",
+    )
+    return int(head[9:12]), answer, etag
+
+
+def build_closed_poll(setup: Setup, connections: int) -> list[list[bytes]]:
+    """The widget while its panel is closed: every open tab polls the conversation list with
+    the ETag it holds, and nothing changed (docs/widget-api.md, "Conversations")."""
+    sessions = setup.warm([{"id": None}] * (connections * USERS_PER_CONNECTION))
+    path = f"/widget/v1/apps/{setup.app_id}/conversations"
+    polls = []
+    for session in sessions:
+        headers = {k: v for k, v in _headers(session).items() if k != "Content-Type"}
+        started, answer, _ = _call(
+            setup.port,
+            "POST",
+            path,
+            {**headers, "Content-Type": "application/json"},
+            json.dumps({"body": "Is anyone there?"}).encode(),
+        )
+        status, answer, etag = _call(setup.port, "GET", path, headers)
+        if started != 201 or status != 200 or not etag:
+            raise RuntimeError(f"closed-poll warm-up answered {started}/{status}: {answer[:300]!r}")
+        polls.append(request_bytes("GET", path, b"", {**headers, "If-None-Match": etag}))
+    return [polls[c::connections] for c in range(connections)]
+
+
 def build_echo(setup: Setup, connections: int) -> list[list[bytes]]:
     """The baseline gets the unchanged scenario's body and headers, at /echo."""
     token = sign(setup.private_key, claims("bench-echo", 0, 0))
@@ -200,4 +244,5 @@ SCENARIOS = (
     Scenario("identify, changed JWT payload (50 attrs, 10 orgs)", 0.25, build_changed),
     Scenario("identify, anonymous returning visitor", None, build_anonymous),
     Scenario("identify, anonymous first visit (creates a contact)", None, build_anonymous_new),
+    Scenario("widget closed-state poll, unchanged list (304)", 1 / 3, build_closed_poll),
 )

@@ -8,7 +8,7 @@ import sys
 from typing import TextIO
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup, FlaskGroup, with_appcontext
 
 from promptify import clock, create_app
@@ -16,6 +16,7 @@ from promptify.config import current_policy
 from promptify.identity.keys import KeyRejected
 from promptify.models import Role, Workspace
 from promptify.services import keys as keys_service
+from promptify.services import mail as mail_service
 from promptify.services import operators, workspaces
 from promptify.services.workspaces import InvalidOrigin
 
@@ -27,7 +28,7 @@ def cli() -> None:
 
 def register_commands(app: Flask) -> None:
     """Attach the commands to `app.cli`, so `promptify` and `app.test_cli_runner()` both see them."""
-    for command in (workspace, operator, keys, demo, purge):
+    for command in (workspace, operator, keys, demo, purge, mail):
         app.cli.add_command(command)
 
 
@@ -172,3 +173,21 @@ def purge() -> None:
         f"jti\t{report.jti}\nsessions\t{report.sessions}\n"
         f"anonymous_contacts\t{report.anonymous_contacts}\nfailures\t{report.failures}"
     )
+
+
+@click.group(cls=AppGroup)
+def mail() -> None:
+    """Email notifications."""
+
+
+@mail.command("send-pending")
+def mail_send_pending() -> None:
+    """Send the notification emails that are due (for cron); prints what happened."""
+    try:
+        settings = mail_service.MailSettings.from_config(current_app.config)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    if settings is None:
+        raise click.ClickException("PROMPTIFY_SMTP_URL is not set: no email is queued or sent")
+    report = mail_service.send_pending(settings, now=clock.now(), policy=current_policy())
+    click.echo(f"sent\t{report.sent}\nfailed\t{report.failed}\nskipped\t{report.skipped}")

@@ -37,6 +37,12 @@ DEFAULTS: dict[str, Any] = {
     "WIDGET_RATE_LIMIT_PER_APP": "20000 per minute",
     "PURGE_ANONYMOUS_AFTER_DAYS": 30,
     "PURGE_FAILURES_AFTER_DAYS": 30,
+    "SMTP_URL": None,  # unset: no email is queued or sent
+    "MAIL_FROM": None,  # None: promptify@<this host's name>
+    "CONSOLE_URL": None,  # the console's public address, for the links in emails
+    "NOTIFY_AFTER_SECONDS": 120,
+    "MAIL_SENDER": None,  # background sender: None = on, but off under TESTING; False = cron only
+    "MAIL_POLL_SECONDS": 5,
     "REMEMBER_COOKIE_HTTPONLY": True,
     "REMEMBER_COOKIE_SAMESITE": "Lax",
 }

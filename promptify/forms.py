@@ -12,7 +12,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, Length
+from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from promptify.models import Role
 
@@ -61,8 +61,29 @@ class EmptyForm(FlaskForm):
 
 class ReplyForm(FlaskForm):
     body = TextAreaField(
-        "Reply", validators=[DataRequired(message="Write a reply first."), Length(max=10_000)]
+        "Reply",
+        validators=[DataRequired(message="Write a reply first."), Length(max=10_000)],
+        id="reply-body",  # the label points at it; console.js focuses it on "r"
     )
+
+
+class NoteForm(FlaskForm):
+    """A private note in a conversation: operators see it, the visitor never does."""
+
+    note = TextAreaField(
+        "Private note",
+        validators=[
+            DataRequired(message="Write a note first."),
+            Length(max=10_000, message="A note can be at most 10,000 characters long."),
+        ],
+        id="note-body",
+    )
+
+
+class AssignForm(FlaskForm):
+    """The assignee: an operator id, or empty to unassign (checked by the view and service)."""
+
+    assignee = StringField("Assignee")
 
 
 class OperatorCreateForm(FlaskForm):
@@ -78,3 +99,45 @@ class OperatorCreateForm(FlaskForm):
 
 class OperatorRoleForm(FlaskForm):
     role = SelectField("Role", choices=ROLE_CHOICES)
+
+
+def _stripped(value: object) -> object:
+    return value.strip() if isinstance(value, str) else value
+
+
+class DisplayNameForm(FlaskForm):
+    name = StringField(
+        "Display name",
+        filters=[_stripped],
+        validators=[Length(max=255, message="The display name may have at most 255 characters.")],
+    )
+
+
+class NotificationsForm(FlaskForm):
+    notify_email = BooleanField("Email me when a visitor's message waits unread")
+
+
+class TimeZoneForm(FlaskForm):
+    time_zone = StringField(
+        "Time zone",
+        filters=[_stripped],
+        validators=[Length(max=64, message="A time zone name has at most 64 characters.")],
+    )
+
+
+class PasswordChangeForm(FlaskForm):
+    current_password = PasswordField(
+        "Current password",
+        validators=[DataRequired(message="Enter your current password."), Length(max=1024)],
+    )
+    new_password = PasswordField(
+        "New password",
+        validators=[
+            DataRequired(message="Enter a new password."),
+            Length(min=8, max=1024, message="The new password needs 8 to 1,024 characters."),
+        ],
+    )
+    confirm_password = PasswordField(
+        "New password again",
+        validators=[EqualTo("new_password", message="The two new passwords differ.")],
+    )

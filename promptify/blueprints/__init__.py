@@ -13,6 +13,7 @@ def register_blueprints(app: Flask) -> None:
         health,
         inbox,
         installation,
+        profile,
         security,
         team,
         widget,
@@ -22,5 +23,16 @@ def register_blueprints(app: Flask) -> None:
     csrf.exempt(
         widget.bp
     )  # authenticated by app id, origin, session header or JWT — never a cookie
-    for module in (widget, health, auth, console, inbox, directory, security, installation, team):
+    for module in (
+        widget,
+        health,
+        auth,
+        console,
+        inbox,
+        directory,
+        security,
+        installation,
+        team,
+        profile,
+    ):
         app.register_blueprint(module.bp)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -20,6 +21,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required, login_user, logout_user
+from flask_login.config import COOKIE_NAME as REMEMBER_COOKIE
 
 from promptify.extensions import db, limiter, login_manager
 from promptify.forms import EmptyForm, LoginForm
@@ -29,10 +31,44 @@ from promptify.services import operators
 bp = Blueprint("auth", __name__)
 
 
+# A console session ends when the operator's password changes (docs/security.md, "Console
+# sessions"): what Flask-Login keeps in the session, and copies into the remember-me cookie, is
+# "<operator id>:<session generation>"; the loader refuses it once the generation has moved on.
+# Sessions signed before generations existed carry the id alone: generation 0.
+_SESSION_KEY = re.compile(r"(?P<id>[0-9]{1,10})(?::(?P<generation>[0-9]{1,10}))?")
+
+
+def session_key(operator: Operator) -> str:
+    """What a console session and its remember-me cookie carry for `operator`."""
+    return f"{operator.id}:{operator.session_generation}"
+
+
 @login_manager.user_loader
-def _load_operator(operator_id: str) -> Operator | None:
-    operator = db.session.get(Operator, int(operator_id)) if operator_id.isdigit() else None
-    return operator if operator is not None and operator.active else None
+def _load_operator(key: str) -> Operator | None:
+    match = _SESSION_KEY.fullmatch(key)
+    if match is None:
+        return None
+    operator = db.session.get(Operator, int(match["id"]))
+    if operator is None or not operator.active:
+        return None
+    if operator.session_generation != int(match["generation"] or 0):
+        session["_remember"] = "clear"  # Flask-Login deletes this browser's remember-me cookie
+        return None
+    return operator
+
+
+def sign_in(operator: Operator, *, remember: bool) -> None:
+    """Start a console session for `operator` (and a remember-me cookie when asked)."""
+    login_user(operator, remember=remember)
+    session["_user_id"] = session_key(operator)
+
+
+def keep_this_session(operator: Operator) -> None:
+    """After the operator's session generation was raised: this session (and this browser's
+    remember-me cookie, if it has one) carries the new generation and continues; others end."""
+    session["_user_id"] = session_key(operator)
+    if current_app.config.get("REMEMBER_COOKIE_NAME", REMEMBER_COOKIE) in request.cookies:
+        session["_remember"] = "set"  # written again from the new key by Flask-Login
 
 
 def role_required(role: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -85,7 +121,7 @@ def login() -> ResponseReturnValue:
         operator = operators.authenticate(form.email.data or "", form.password.data or "")
         if operator is not None:
             session.clear()  # a fresh session (and CSRF token) for the signed-in operator
-            login_user(operator, remember=bool(form.remember.data))
+            sign_in(operator, remember=bool(form.remember.data))
             return redirect(_safe_next(request.args.get("next")), code=303)
         form.password.errors.append("Wrong email or password.")
         return render_template("auth/login.html", form=form), 401
@@ -97,7 +133,7 @@ def login() -> ResponseReturnValue:
 def logout() -> ResponseReturnValue:
     if not EmptyForm().validate_on_submit():
         abort(400)
-    logout_user()
     session.clear()
+    logout_user()  # after clear(): it marks the remember-me cookie for deletion in the session
     flash("Signed out.", "info")
     return redirect(url_for("auth.login"), code=303)

@@ -1,29 +1,34 @@
 """The agents' inbox (docs/operations.md, "The console"): list, thread and details side panel,
-swapped in with htmx."""
+swapped in with htmx; unread marks, the attention poll behind the navigation's count and the
+desktop notifications; teamwork in the thread (assignment, private notes, events)."""
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, abort, request, url_for
+from flask import Blueprint, Response, abort, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from promptify import clock
-from promptify.blueprints.console import current_workspace
-from promptify.forms import EmptyForm, ReplyForm
+from promptify.blueprints.console import all_workspaces, current_workspace
+from promptify.config import current_policy
+from promptify.forms import AssignForm, EmptyForm, NoteForm, ReplyForm
 from promptify.htmx import (
     fragment_or_page,
     fragment_or_redirect,
+    is_htmx,
     render_page_or_partial,
     stop_polling,
 )
 from promptify.identity.errors import ApiError
-from promptify.models import Conversation, Status
+from promptify.models import ActivityKind, Contact, Conversation, Status
 from promptify.services import directory as directory_service
 from promptify.services import inbox as inbox_service
 from promptify.services import teamwork
+from promptify.services.conversations import MAX_ID
 from promptify.services.inbox import FILTERS
 from promptify.services.search import Cursor
 
@@ -31,6 +36,33 @@ bp = Blueprint("inbox", __name__, url_prefix="/inbox")
 
 PAGE, THREAD = "inbox/index.html", "inbox/_conversation.html"
 UPDATED = "conversation-updated"  # the HX-Trigger event the conversation list reloads on
+# console.js sends "1" with htmx requests while the tab is visible: only then does a thread's
+# poll count the visitor's new messages as read
+VISIBLE_HEADER = "X-Promptify-Visible"
+NOTIFICATION_PREVIEW = 140
+CHOOSE_OPERATOR = "Choose an operator from the list, or Unassigned."
+UNKNOWN_OPERATOR = "That operator does not exist or was deactivated; choose another one."
+
+
+class _Attention:
+    """The navigation's unread count, counted only when a template shows it."""
+
+    @cached_property
+    def unread(self) -> int:
+        if not all_workspaces():
+            return 0
+        return inbox_service.unread_count(current_workspace().id, current_user.id)
+
+    @property
+    def label(self) -> str:
+        return inbox_service.unread_label(self.unread)
+
+
+@bp.app_context_processor
+def _attention_context() -> dict[str, Any]:
+    if not current_user.is_authenticated or request.blueprint in (None, "widget", "auth"):
+        return {}
+    return {"attention": _Attention()}
 
 
 def _list_context() -> dict[str, Any]:
@@ -64,17 +96,40 @@ def _selected_id() -> int | None:
     return int(tail) if tail.isdigit() else None
 
 
+def _find(conversation_id: int) -> Conversation | None:
+    """The current workspace's conversation; ids beyond the column's range cannot exist."""
+    if not 0 < conversation_id <= MAX_ID:
+        return None
+    return inbox_service.get_conversation(current_workspace().id, conversation_id)
+
+
 def _conversation_or_404(conversation_id: int) -> Conversation:
-    conversation = inbox_service.get_conversation(current_workspace().id, conversation_id)
+    conversation = _find(conversation_id)
     if conversation is None:
         abort(404)
     return conversation
 
 
-def _thread_context(conversation: Conversation) -> dict[str, Any]:
+def _header_context(**forms: Any) -> dict[str, Any]:
+    """What the thread's header needs: its forms and the operators it can assign to."""
+    return {
+        "action_form": EmptyForm(formdata=None),
+        "assign_form": AssignForm(formdata=None),
+        "operators": inbox_service.assignable_operators(),
+        **forms,
+    }
+
+
+def _thread_context(conversation: Conversation, **forms: Any) -> dict[str, Any]:
     view = inbox_service.thread(conversation)
     panel = directory_service.contact_panel(view.contact, exclude_conversation_id=conversation.id)
-    return {"view": view, "panel": panel, "reply_form": ReplyForm(), "action_form": EmptyForm()}
+    return {
+        "view": view,
+        "panel": panel,
+        "reply_form": ReplyForm(formdata=None),
+        "note_form": NoteForm(formdata=None),
+        **_header_context(**forms),
+    }
 
 
 @bp.get("")
@@ -86,24 +141,52 @@ def index() -> ResponseReturnValue:
 @bp.get("/<int:conversation_id>")
 @login_required
 def conversation(conversation_id: int) -> ResponseReturnValue:
+    """Opening a conversation marks it read for this operator (before the list is rendered, so
+    a full page shows it read). When that changed anything, the list refreshes once the thread
+    is swapped in: after htmx has pushed the new URL, which tells the list which row is open."""
     selected = _conversation_or_404(conversation_id)
-    return fragment_or_page(PAGE, THREAD, _thread_context(selected), page_context=_list_context)
+    marked = teamwork.mark_read(current_user, selected)
+    response = fragment_or_page(PAGE, THREAD, _thread_context(selected), page_context=_list_context)
+    if marked and is_htmx():
+        response.headers["HX-Trigger-After-Swap"] = UPDATED
+    return response
 
 
 @bp.get("/<int:conversation_id>/poll")
 @login_required
 def poll(conversation_id: int) -> ResponseReturnValue:
-    """Polling: new messages plus a fresh poller; 204 when nothing is new, 286 stops polling."""
-    selected = inbox_service.get_conversation(current_workspace().id, conversation_id)
+    """Polling: new messages, notes and events plus a fresh poller (and the header again when
+    an event changed it); 204 when nothing is new, 286 stops polling. While the tab is visible
+    the visitor's messages count as read: the mark is set before the thread is read, so it
+    never covers a message this answer does not show."""
+    selected = _find(conversation_id)
     if selected is None:
         return stop_polling()
-    after = request.args.get("after", type=int) or 0
-    view = inbox_service.thread(selected, after_id=after)
-    if not view.messages:
-        return Response(status=204)
-    return render_page_or_partial(
-        "inbox/_poll.html", "inbox/_poll.html", view=view, after=view.messages[-1].id
+    marked = request.headers.get(VISIBLE_HEADER) == "1" and teamwork.mark_read(
+        current_user, selected
     )
+    after, after_activity = _poll_cursor("after"), _poll_cursor("after_activity")
+    view = inbox_service.thread(selected, after_id=after, after_activity_id=after_activity)
+    if not view.messages and not view.activities:
+        return Response(status=204, headers={"HX-Trigger": UPDATED} if marked else None)
+    events = any(a.kind != ActivityKind.NOTE for a in view.activities)
+    response = render_page_or_partial(
+        "inbox/_poll.html",
+        "inbox/_poll.html",
+        view=view,
+        after=view.messages[-1].id if view.messages else after,
+        after_activity=view.activities[-1].id if view.activities else after_activity,
+        header=events,
+        **(_header_context() if events else {}),
+    )
+    if marked:
+        response.headers["HX-Trigger"] = UPDATED
+    return response
+
+
+def _poll_cursor(name: str) -> int:
+    """A poller's cursor: the last message or activity id it has (0: none; junk counts as 0)."""
+    return min(max(request.args.get(name, type=int) or 0, 0), MAX_ID)
 
 
 @bp.post("/<int:conversation_id>/reply")
@@ -113,19 +196,34 @@ def reply(conversation_id: int) -> ResponseReturnValue:
     form = ReplyForm()
     if form.validate_on_submit():
         try:
-            teamwork.reply(selected, current_user, form.body.data or "", now=clock.now())
+            teamwork.reply(
+                selected,
+                current_user,
+                form.body.data or "",
+                now=clock.now(),
+                policy=current_policy(),  # an unread reply may be emailed to a verified visitor
+            )
         except ApiError as error:  # the widget's body rules (e.g. NUL characters) apply too
             form.body.errors = [error.message]
         else:
-            return _updated(selected, reply_form=ReplyForm(formdata=None))
-    return fragment_or_page(
-        PAGE,
-        THREAD,
-        {**_thread_context(selected), "reply_form": form},
-        page_context=_list_context,
-        status=422,
-        trigger=UPDATED,
-    )
+            return _updated(selected)
+    return _invalid(selected, trigger=UPDATED, reply_form=form)
+
+
+@bp.post("/<int:conversation_id>/note")
+@login_required
+def note(conversation_id: int) -> ResponseReturnValue:
+    """A private note: the same text rules as a reply, never shown to the visitor."""
+    selected = _conversation_or_404(conversation_id)
+    form = NoteForm()
+    if form.validate_on_submit():
+        try:
+            teamwork.add_note(selected, current_user, form.note.data or "", now=clock.now())
+        except ApiError as error:
+            form.note.errors = [error.message]
+        else:
+            return _updated(selected)
+    return _invalid(selected, note_form=form)
 
 
 @bp.post("/<int:conversation_id>/status")
@@ -151,11 +249,112 @@ def assign_to_me(conversation_id: int) -> ResponseReturnValue:
     return _updated(selected)
 
 
-def _updated(selected: Conversation, **overrides: Any) -> ResponseReturnValue:
+@bp.post("/<int:conversation_id>/assignee")
+@login_required
+def assign(conversation_id: int) -> ResponseReturnValue:
+    """Assign to any active operator, or unassign with an empty choice."""
+    selected = _conversation_or_404(conversation_id)
+    form = AssignForm()
+    if not form.validate_on_submit():
+        abort(400)
+    raw = form.assignee.data
+    if raw is None or (raw.strip() and not _is_id(raw.strip())):
+        form.assignee.errors = [CHOOSE_OPERATOR]
+        return _invalid(selected, assign_form=form)
+    try:
+        teamwork.assign(
+            selected,
+            int(raw) if raw.strip() else None,
+            operator=current_user,
+            now=clock.now(),
+        )
+    except teamwork.UnknownOperator:
+        form.assignee.errors = [UNKNOWN_OPERATOR]
+        return _invalid(selected, assign_form=form)
+    return _updated(selected)
+
+
+def _is_id(text: str) -> bool:
+    return text.isascii() and text.isdigit() and len(text) <= 10 and 0 < int(text) <= MAX_ID
+
+
+@bp.get("/attention")
+def attention() -> ResponseReturnValue:
+    """What console.js polls: the unread count for the navigation and the tab title, and the
+    newest visitor message since `after` for a desktop notification (JSON, never cached)."""
+    if not current_user.is_authenticated:
+        return _no_store(jsonify(error="Sign in to the console first."), 401)
+    raw = request.args.get("after")
+    if raw is not None and not (raw.isascii() and raw.isdigit() and len(raw) <= 18):
+        return _no_store(jsonify(error="after must be the cursor of the previous answer."), 400)
+    if not all_workspaces():
+        return _no_store(jsonify(unread=0, unreadLabel="0", cursor=0, latest=None), 200)
+    state = inbox_service.attention(
+        current_workspace().id,
+        current_user.id,
+        after=int(raw) if raw is not None else None,
+    )
+    latest = None
+    if state.arrival is not None:
+        arrival = state.arrival
+        text = " ".join(arrival.message.body.split())
+        latest = {
+            "conversationId": arrival.conversation.id,
+            "messageId": arrival.message.id,
+            "contact": _display_name(arrival.contact),
+            "preview": text[:NOTIFICATION_PREVIEW]
+            + ("…" if len(text) > NOTIFICATION_PREVIEW else ""),
+            "newConversation": arrival.new_conversation,
+            "others": arrival.others,
+            "url": url_for("inbox.conversation", conversation_id=arrival.conversation.id),
+        }
+    return _no_store(
+        jsonify(
+            unread=state.unread,
+            unreadLabel=inbox_service.unread_label(state.unread),
+            cursor=state.cursor,
+            latest=latest,
+        ),
+        200,
+    )
+
+
+def _display_name(contact: Contact) -> str:
+    """How the console names a visitor (as the `who` macro does), as plain text."""
+    if contact.name:
+        return contact.name
+    if contact.email:
+        return contact.email
+    if contact.external_id is not None:
+        return contact.external_id
+    return "Anonymous visitor"
+
+
+def _no_store(response: Response, status: int) -> Response:
+    response.status_code = status
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _invalid(
+    selected: Conversation, *, trigger: str | None = None, **forms: Any
+) -> ResponseReturnValue:
+    """422: the thread again with the refused form and its message."""
+    return fragment_or_page(
+        PAGE,
+        THREAD,
+        _thread_context(selected, **forms),
+        page_context=_list_context,
+        status=422,
+        trigger=trigger,
+    )
+
+
+def _updated(selected: Conversation) -> ResponseReturnValue:
     """htmx: the refreshed thread, and the list refreshes too; plain posts: 303 back to the thread."""
     return fragment_or_redirect(
         THREAD,
-        {**_thread_context(selected), **overrides},
+        _thread_context(selected),
         redirect_to=url_for("inbox.conversation", conversation_id=selected.id),
         trigger=UPDATED,
     )

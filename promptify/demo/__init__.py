@@ -28,6 +28,8 @@ from promptify.services import operators, workspaces
 
 DEMO_WORKSPACE = "Demo workspace"
 DEMO_ADMIN = "admin@example.com"
+# What visitors see as the author of the admin's replies (a profile setting the admin may change).
+DEMO_ADMIN_NAME = "Alex from Acme"
 PASSWORD_FILE = "admin-password"  # beside the demo's private key in the instance folder
 
 
@@ -129,7 +131,9 @@ def prepare_demo(base_url: str, *, echo: Callable[[str], None]) -> Demo:
     workspace = demo_workspace()
     folder = Path(current_app.instance_path) / "demo"
     password = _demo_password(folder)
-    operators.set_up_operator(DEMO_ADMIN, Role.ADMIN, password, now=clock.now())
+    admin = operators.set_up_operator(DEMO_ADMIN, Role.ADMIN, password, now=clock.now())
+    if admin.name in ("", DEMO_ADMIN.split("@")[0]):  # not renamed in the profile since
+        operators.update_profile(admin, name=DEMO_ADMIN_NAME)
     key = keys_service.add_key(workspace, _demo_key_pair(folder), now=clock.now())
     url = f"{base_url}/widget/v1/apps/{workspace.app_id}/identify"
     unsigned = json.dumps(

@@ -14,6 +14,7 @@ from promptify.models.conversation import (
     Status,
 )
 from promptify.models.operator import Operator, Role
+from promptify.models.outbox import EmailOutbox, OutboxState, Recipient
 from promptify.models.workspace import (
     AllowedOrigin,
     IdentifyFailure,
@@ -30,6 +31,7 @@ __all__ = [
     "Base",
     "Contact",
     "Conversation",
+    "EmailOutbox",
     "IdentifyFailure",
     "JSONDocument",
     "Membership",
@@ -37,6 +39,8 @@ __all__ = [
     "Operator",
     "OperatorRead",
     "Organization",
+    "OutboxState",
+    "Recipient",
     "Role",
     "SigningKey",
     "Status",

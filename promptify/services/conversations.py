@@ -30,7 +30,7 @@ from promptify.models import (
     WidgetSession,
     Workspace,
 )
-from promptify.services import transaction
+from promptify.services import outbox, transaction
 from promptify.services.policy import Policy
 from promptify.services.sessions import SESSION_HEADER, FoundSession, find_session
 
@@ -272,7 +272,7 @@ def start(
         )
         db.session.add(conversation)
         db.session.flush()
-        message = _add_contact_message(conversation, found.session, body, now=now)
+        message = _add_contact_message(conversation, found.session, body, now=now, policy=policy)
         record_page_url(found.contact, page_url)
         return conversation, message
 
@@ -295,7 +295,7 @@ def post_contact_message(
     def work() -> tuple[Conversation, Message]:
         found = _live_session(workspace, token, now=now, policy=policy, lock=True)
         conversation = get_for_contact(found.contact, conversation_id)
-        message = _add_contact_message(conversation, found.session, body, now=now)
+        message = _add_contact_message(conversation, found.session, body, now=now, policy=policy)
         if conversation.status != Status.OPEN:
             conversation.status = Status.OPEN  # the visitor expects an answer
             db.session.add(
@@ -310,11 +310,13 @@ def post_contact_message(
 
 
 def _add_contact_message(
-    conversation: Conversation, session: WidgetSession, body: str, *, now: datetime
+    conversation: Conversation, session: WidgetSession, body: str, *, now: datetime, policy: Policy
 ) -> Message:
     """The message records whether its session was verified, and by which key (provenance)."""
     verified_key = session.verified_key if session.verified_until is not None else None
-    return add_message(conversation, Author.CONTACT, body, now=now, verified_key=verified_key)
+    message = add_message(conversation, Author.CONTACT, body, now=now, verified_key=verified_key)
+    outbox.notify_team(conversation, message, now=now, policy=policy)
+    return message
 
 
 def add_message(

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, case, exists, func, or_, select
+from sqlalchemy.orm import aliased
 
 from promptify.extensions import db
 from promptify.models import (
     Activity,
+    Author,
     Contact,
     Conversation,
     Message,
@@ -30,6 +32,9 @@ class ConversationRow:
     conversation: Conversation
     contact: Contact
     unread: bool  # a visitor message newer than this operator last saw
+    # who wrote the last agent message, when an agent spoke last (the preview says "You:"/name)
+    last_agent_id: int | None = None
+    last_agent_name: str | None = None
 
 
 def _unread():  # type: ignore[no-untyped-def]
@@ -65,12 +70,36 @@ def unread_count(workspace_id: int, operator_id: int) -> int:
     )
 
 
+def _last_agent():  # type: ignore[no-untyped-def]
+    """The author of the conversation's last agent message, as two correlated columns (id and
+    name), null unless an agent spoke last. Read through the (conversation_id, id) index."""
+    agent_id = (
+        select(Message.operator_id)
+        .where(Message.conversation_id == Conversation.id, Message.author == Author.AGENT)
+        .order_by(Message.id.desc())
+        .limit(1)
+        .correlate(Conversation)
+        .scalar_subquery()
+    )
+    spoke_last = Conversation.last_author == Author.AGENT
+    name = (
+        select(func.coalesce(func.nullif(Operator.name, ""), Operator.email))
+        .where(Operator.id == agent_id)
+        .correlate(Conversation)
+        .scalar_subquery()
+    )
+    return (
+        case((spoke_last, agent_id), else_=None),
+        case((spoke_last, name), else_=None),
+    )
+
+
 def list_conversations(
     workspace_id: int, *, status: str, operator_id: int, q: str = "", before: Cursor | None = None
 ) -> tuple[list[ConversationRow], Cursor | None]:
     """Newest activity first, keyset-paged; one query."""
     query: Select = _with_read_mark(
-        select(Conversation, Contact, _unread())
+        select(Conversation, Contact, _unread(), *_last_agent())
         .join(Contact, Contact.id == Conversation.contact_id)
         .where(Conversation.workspace_id == workspace_id),
         operator_id,
@@ -95,7 +124,10 @@ def list_conversations(
     query = query.order_by(Conversation.last_message_at.desc(), Conversation.id.desc()).limit(
         PAGE_SIZE + 1
     )
-    rows = [ConversationRow(c, p, bool(u)) for c, p, u in db.session.execute(query)]
+    rows = [
+        ConversationRow(c, p, bool(u), agent_id, agent_name)
+        for c, p, u, agent_id, agent_name in db.session.execute(query)
+    ]
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
     cursor = (
@@ -170,3 +202,86 @@ def thread(
         authors,
         operators.get(conversation.assignee_id or -1),
     )
+
+
+# --- attention: what the console polls for its unread count and desktop notifications --------
+
+
+def unread_label(count: int) -> str:
+    """The count as the navigation and the tab title show it: "99+" beyond `UNREAD_CAP`."""
+    return f"{UNREAD_CAP}+" if count > UNREAD_CAP else str(count)
+
+
+def assignable_operators() -> list[Operator]:
+    """Whom a conversation can be assigned to: every active operator (operators serve every
+    workspace), by display name."""
+    return list(
+        db.session.scalars(
+            select(Operator)
+            .where(Operator.active.is_(True))
+            .order_by(func.lower(func.coalesce(func.nullif(Operator.name, ""), Operator.email)))
+            .order_by(Operator.id)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """The newest visitor message since the console's cursor."""
+
+    message: Message
+    conversation: Conversation
+    contact: Contact
+    new_conversation: bool  # the conversation's first message: a new conversation
+    others: int  # how many more visitor messages arrived since the cursor
+
+
+@dataclass(frozen=True)
+class Attention:
+    unread: int  # open conversations unread by the operator, up to UNREAD_CAP + 1
+    cursor: int  # what the next poll passes as `after`
+    arrival: Arrival | None
+
+
+def attention(workspace_id: int, operator_id: int, *, after: int | None) -> Attention:
+    """The unread count and, since the `after` cursor, the newest visitor message of the
+    workspace that this operator has not read yet (two or three queries).
+
+    The cursor is the installation's newest message id: a poll looks at the messages between
+    the previous cursor and the new one, so each poll reads only what is new, however busy the
+    other workspaces are. Without `after` (a page's first poll) there is no arrival: a console
+    that has just opened notifies of nothing old."""
+    unread = unread_count(workspace_id, operator_id)
+    high = db.session.scalar(select(func.max(Message.id))) or 0
+    if after is None or after >= high:
+        return Attention(unread, high, None)  # also when ids went back (a restored database)
+    earlier = aliased(Message)
+    row = db.session.execute(
+        _with_read_mark(
+            select(
+                Message,
+                Conversation,
+                Contact,
+                ~exists().where(
+                    earlier.conversation_id == Message.conversation_id, earlier.id < Message.id
+                ),
+                func.count().over(),
+            )
+            .join(Conversation, Conversation.id == Message.conversation_id)
+            .join(Contact, Contact.id == Conversation.contact_id),
+            operator_id,
+        )
+        .where(
+            Message.id > after,
+            Message.id <= high,
+            Message.author == Author.CONTACT,
+            Conversation.workspace_id == workspace_id,
+            Message.id > func.coalesce(OperatorRead.message_id, 0),
+        )
+        .order_by(Message.id.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return Attention(unread, high, None)
+    message, conversation, contact, first, total = row
+    return Attention(unread, high, Arrival(message, conversation, contact, bool(first), total - 1))

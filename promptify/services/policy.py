@@ -24,6 +24,8 @@ class Policy:
     last_seen_throttle: timedelta  # "last seen" and similar stamps are rewritten at most this often
     anonymous_retention: timedelta  # `promptify purge` deletes anonymous visitors idle this long
     failure_retention: timedelta  # ... and refused identifications this old
+    # unread messages are emailed this long after they arrived; None: no email (no SMTP server)
+    notify_after: timedelta | None
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Policy:
@@ -42,4 +44,5 @@ class Policy:
             last_seen_throttle=seconds("LAST_SEEN_THROTTLE_SECONDS"),
             anonymous_retention=days("PURGE_ANONYMOUS_AFTER_DAYS"),
             failure_retention=days("PURGE_FAILURES_AFTER_DAYS"),
+            notify_after=seconds("NOTIFY_AFTER_SECONDS") if config.get("SMTP_URL") else None,
         )

@@ -20,21 +20,30 @@ from promptify.models import (
     OperatorRead,
     Status,
 )
-from promptify.services import transaction
+from promptify.services import outbox, transaction
 from promptify.services.conversations import add_message, changed_for_widget, check_body
+from promptify.services.policy import Policy
 
 
 class UnknownOperator(LookupError):
     pass
 
 
-def reply(conversation: Conversation, operator: Operator, body: str, *, now: datetime) -> Message:
+def reply(
+    conversation: Conversation,
+    operator: Operator,
+    body: str,
+    *,
+    now: datetime,
+    policy: Policy | None = None,
+) -> Message:
     """An operator's reply (never "verified": that flag is about the visitor's session). Who
-    replies has read the conversation."""
+    replies has read the conversation. Without a `policy`, no email is queued."""
     check_body(body)
     with transaction.write():
         message = add_message(conversation, Author.AGENT, body, now=now, operator_id=operator.id)
         _mark_read(operator.id, conversation)
+        outbox.notify_contact(conversation, message, now=now, policy=policy)
     return message
 
 
@@ -77,10 +86,11 @@ def assign(
             _record(conversation, kind, operator, now, assignee_id=assignee_id)
 
 
-def mark_read(operator: Operator, conversation: Conversation) -> None:
-    """The operator has seen every visitor message of the conversation so far."""
+def mark_read(operator: Operator, conversation: Conversation) -> bool:
+    """The operator has seen every visitor message of the conversation so far; True when that
+    moved their read mark (the conversation was unread for them)."""
     if conversation.last_contact_message_id is None:
-        return
+        return False
     current = db.session.scalar(
         select(OperatorRead.message_id).where(
             OperatorRead.operator_id == operator.id,
@@ -88,9 +98,10 @@ def mark_read(operator: Operator, conversation: Conversation) -> None:
         )
     )
     if current is not None and current >= conversation.last_contact_message_id:
-        return  # nothing new: opening a read conversation writes nothing
+        return False  # nothing new: opening a read conversation writes nothing
     with transaction.write():
         _mark_read(operator.id, conversation)
+    return True
 
 
 def _mark_read(operator_id: int, conversation: Conversation) -> None:
