@@ -28,8 +28,9 @@ def cli() -> None:
 
 def register_commands(app: Flask) -> None:
     """Attach the commands to `app.cli`, so `promptify` and `app.test_cli_runner()` both see them."""
-    for command in (workspace, operator, keys, demo, purge, mail):
+    for command in (workspace, operator, keys, demo, purge, mail, backup, restore, doctor):
         app.cli.add_command(command)
+    app.cli.add_command(_db_group(), "db")
 
 
 def _workspace_or_exit(app_id: str) -> Workspace:
@@ -191,3 +192,115 @@ def mail_send_pending() -> None:
         raise click.ClickException("PROMPTIFY_SMTP_URL is not set: no email is queued or sent")
     report = mail_service.send_pending(settings, now=clock.now(), policy=current_policy())
     click.echo(f"sent\t{report.sent}\nfailed\t{report.failed}\nskipped\t{report.skipped}")
+
+
+# --- keeping an installation alive (docs/operations.md, "Backups", "Upgrades", "Doctor") -------
+
+
+def _backup_to(archive: str) -> None:
+    from pathlib import Path
+
+    from promptify.services import backup as backup_service
+
+    try:
+        manifest = backup_service.create(
+            Path(archive),
+            database_url=current_app.config["SQLALCHEMY_DATABASE_URI"],
+            instance=Path(current_app.instance_path),
+            now=clock.now(),
+        )
+    except (backup_service.BackupError, OSError) as error:
+        raise click.ClickException(f"backup failed: {error}") from None
+    click.echo(f"backed up {manifest.backend} (schema {manifest.schema}) to {archive}", err=True)
+
+
+@click.command("backup")
+@with_appcontext
+@click.argument("archive", type=click.Path(dir_okay=False, writable=True))
+def backup(archive: str) -> None:
+    """Write the database and the instance folder to ARCHIVE, while serving."""
+    _backup_to(archive)
+
+
+@click.command("restore")
+@with_appcontext
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False))
+@click.option("--force", is_flag=True, help="Replace a database and instance files that exist.")
+def restore(archive: str, force: bool) -> None:
+    """Put ARCHIVE's database and instance files in place (stop the servers first)."""
+    from pathlib import Path
+
+    from promptify.extensions import db
+    from promptify.services import backup as backup_service
+
+    db.engine.dispose()  # no connection of ours holds the database while it is replaced
+    try:
+        manifest = backup_service.restore(
+            Path(archive),
+            database_url=current_app.config["SQLALCHEMY_DATABASE_URI"],
+            instance=Path(current_app.instance_path),
+            force=force,
+        )
+    except (backup_service.BackupError, OSError) as error:
+        raise click.ClickException(f"restore refused: {error}") from None
+    click.echo(
+        f"restored {manifest.backend} (schema {manifest.schema}) taken {manifest.created_at}; "
+        "run `promptify db upgrade` if this release is newer",
+        err=True,
+    )
+
+
+@click.command("doctor")
+@with_appcontext
+@click.option(
+    "--processes",
+    type=click.IntRange(min=1),
+    default=lambda: int(os.environ.get("WEB_CONCURRENCY") or 1),
+    help="How many server processes share this installation (default: $WEB_CONCURRENCY or 1).",
+)
+def doctor(processes: int) -> None:
+    """Check what breaks installations; one line per check, non-zero exit on a failure."""
+    from pathlib import Path
+
+    from promptify.services import doctor as doctor_service
+
+    installation = doctor_service.Installation(
+        config=current_app.config, instance=Path(current_app.instance_path), processes=processes
+    )
+    verdicts = doctor_service.run(installation)
+    for verdict in verdicts:
+        click.echo(f"{'ok  ' if verdict.ok else 'FAIL'}  {verdict.name}: {verdict.detail}")
+    if not all(v.ok for v in verdicts):
+        sys.exit(1)
+
+
+def _db_group() -> click.Group:
+    """Flask-Migrate's `db` commands, with `upgrade --backup FILE`."""
+    from flask_migrate.cli import db as migrate_group
+    from flask_migrate.cli import upgrade as migrate_upgrade
+
+    from promptify.services.schema import state as schema_state
+
+    group = AppGroup(
+        "db",
+        params=list(migrate_group.params),
+        callback=migrate_group.callback,  # sets what the commands read from flask.g
+        help=migrate_group.help,
+    )
+    for name, command in migrate_group.commands.items():
+        group.add_command(command, name)
+
+    @group.command("upgrade", help=migrate_upgrade.help)
+    @click.option("--backup", "archive", default=None, help="Back up to this file first.")
+    @click.pass_context
+    @with_appcontext
+    def upgrade(ctx: click.Context, archive: str | None, **options: object) -> None:
+        if archive:
+            if schema_state(current_app.config["SQLALCHEMY_DATABASE_URI"])[0] == "empty":
+                click.echo("nothing to back up yet: the database has no schema", err=True)
+            else:
+                _backup_to(archive)
+        ctx.invoke(migrate_upgrade, **options)
+
+    upgrade.params.extend(p for p in migrate_upgrade.params if p.name != "archive")
+    return group

@@ -61,6 +61,19 @@ def run_migrations_offline():
         context.run_migrations()
 
 
+def _refuse_a_newer_schema(connection):
+    """A revision this code does not know was written by a newer release: never touch it
+    (docs/operations.md, "Upgrades")."""
+    from alembic.runtime.migration import MigrationContext
+
+    from promptify.services.schema import SchemaState, newer_schema_message, state_of
+
+    current = MigrationContext.configure(connection).get_current_revision()
+    connection.rollback()  # end the read, or Alembic would run inside it and never commit
+    if state_of(current) == SchemaState.NEWER:
+        raise SystemExit(newer_schema_message(current))
+
+
 def run_migrations_online():
     """Run migrations in 'online' mode.
 
@@ -86,6 +99,7 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        _refuse_a_newer_schema(connection)
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 
         with context.begin_transaction():
