@@ -37,6 +37,10 @@ DEFAULTS: dict[str, Any] = {
     "WIDGET_RATE_LIMIT_PER_APP": "20000 per minute",
     "PURGE_ANONYMOUS_AFTER_DAYS": 30,
     "PURGE_FAILURES_AFTER_DAYS": 30,
+    # per visitor and hour: a person chatting stays far below, a script filling the inbox not
+    "CONVERSATIONS_PER_HOUR": 20,
+    "MESSAGES_PER_HOUR": 300,
+    "FAILURE_LOG_ROWS": 10_000,  # per workspace: the newest are kept, the others counted
     "SMTP_URL": None,  # unset: no email is queued or sent
     "MAIL_FROM": None,  # None: promptify@<this host's name>
     "CONSOLE_URL": None,  # the console's public address, for the links in emails

@@ -10,7 +10,7 @@ any exception. Reads never write, except `session_contact`, which keeps the sess
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -262,6 +262,7 @@ def start(
 
     def work() -> tuple[Conversation, Message]:
         found = _live_session(workspace, token, now=now, policy=policy, lock=True)
+        _within_quota(found.contact, now=now, policy=policy, starting=True)
         conversation = Conversation(
             workspace_id=workspace.id,
             contact_id=found.contact.id,
@@ -277,6 +278,41 @@ def start(
         return conversation, message
 
     return transaction.write_with_retry(work)
+
+
+def _within_quota(contact: Contact, *, now: datetime, policy: Policy, starting: bool) -> None:
+    """At most `conversations_per_hour` new conversations and `messages_per_hour` messages per
+    visitor (the session's contact, locked by the caller, so two tabs cannot both slip under),
+    or `429 rate_limited` (docs/widget-api.md, "Rate limits")."""
+    since = now - timedelta(hours=1)
+    if starting:
+        started = db.session.scalar(
+            select(func.count()).where(
+                Conversation.contact_id == contact.id, Conversation.created_at > since
+            )
+        )
+        if (started or 0) >= policy.conversations_per_hour:
+            raise ApiError(
+                "rate_limited",
+                f"This visitor started {policy.conversations_per_hour} conversations in the last "
+                "hour; write in an existing one, or try again later.",
+            )
+    written = db.session.scalar(
+        select(func.count())
+        .select_from(Message)
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .where(
+            Conversation.contact_id == contact.id,
+            Message.author == Author.CONTACT,
+            Message.created_at > since,
+        )
+    )
+    if (written or 0) >= policy.messages_per_hour:
+        raise ApiError(
+            "rate_limited",
+            f"This visitor wrote {policy.messages_per_hour} messages in the last hour; try again "
+            "later.",
+        )
 
 
 def post_contact_message(
@@ -295,6 +331,7 @@ def post_contact_message(
     def work() -> tuple[Conversation, Message]:
         found = _live_session(workspace, token, now=now, policy=policy, lock=True)
         conversation = get_for_contact(found.contact, conversation_id)
+        _within_quota(found.contact, now=now, policy=policy, starting=False)
         message = _add_contact_message(conversation, found.session, body, now=now, policy=policy)
         if conversation.status != Status.OPEN:
             conversation.status = Status.OPEN  # the visitor expects an answer

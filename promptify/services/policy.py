@@ -17,15 +17,17 @@ class Policy:
     key_grace: timedelta  # a replaced key still verifies this long
     jwt_leeway: timedelta  # clock skew allowed on exp, nbf and iat
     max_token_lifetime: timedelta  # exp may be at most this far ahead
-    verified_session: (
-        timedelta  # a verified session lapses this long after its last signed identify
-    )
+    verified_session: timedelta  # a verified session lapses this long after a signed identify
     session_idle: timedelta  # any session ends after this long unused
     last_seen_throttle: timedelta  # "last seen" and similar stamps are rewritten at most this often
     anonymous_retention: timedelta  # `promptify purge` deletes anonymous visitors idle this long
     failure_retention: timedelta  # ... and refused identifications this old
     # unread messages are emailed this long after they arrived; None: no email (no SMTP server)
     notify_after: timedelta | None
+    # what one visitor (the session's contact) may start and write per hour: 429 beyond
+    conversations_per_hour: int
+    messages_per_hour: int
+    failure_log_rows: int  # refused identifications kept per workspace; older ones are counted
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Policy:
@@ -45,4 +47,7 @@ class Policy:
             anonymous_retention=days("PURGE_ANONYMOUS_AFTER_DAYS"),
             failure_retention=days("PURGE_FAILURES_AFTER_DAYS"),
             notify_after=seconds("NOTIFY_AFTER_SECONDS") if config.get("SMTP_URL") else None,
+            conversations_per_hour=int(config["CONVERSATIONS_PER_HOUR"]),
+            messages_per_hour=int(config["MESSAGES_PER_HOUR"]),
+            failure_log_rows=int(config["FAILURE_LOG_ROWS"]),
         )
