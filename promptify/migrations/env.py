@@ -1,4 +1,5 @@
 import logging
+from contextlib import contextmanager
 from logging.config import fileConfig
 
 from alembic import context
@@ -101,9 +102,28 @@ def run_migrations_online():
     with connectable.connect() as connection:
         _refuse_a_newer_schema(connection)
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
+        with _sqlite_foreign_keys_off(connection):
+            with context.begin_transaction():
+                context.run_migrations()
 
-        with context.begin_transaction():
-            context.run_migrations()
+
+@contextmanager
+def _sqlite_foreign_keys_off(connection):
+    """On SQLite, Alembic's batch mode rebuilds a table (create, copy, drop, rename): with foreign
+    keys enforced, dropping the old `contact` would cascade to every conversation and message.
+    So they are off while the migrations run, checked afterwards, and on again."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    raw = connection.connection.driver_connection  # outside any transaction: PRAGMA takes effect
+    raw.execute("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+        broken = raw.execute("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise SystemExit(f"the migration left rows that break foreign keys: {broken[:5]}")
+    finally:
+        raw.execute("PRAGMA foreign_keys=ON")
 
 
 if context.is_offline_mode():
