@@ -263,6 +263,8 @@ def _generate(
         range(first["conversation"], first["conversation"] + conversations),
     )
     kinds = bytearray(contacts)  # 0 anonymous, 1 identified, 2 identified and verified
+    # who spoke last and the newest visitor message (revision 0005 on): unread for operators
+    attention = loader.has_column("conversation", "last_contact_message_id")
     stamp = loader.stamp
 
     def rng(table: str) -> random.Random:  # a stream per table: messages replay conversations'
@@ -278,8 +280,10 @@ def _generate(
         ("membership", MEMBERSHIP_COLUMNS, _memberships(stats, kinds, rng("membership"))),
         (
             "conversation",
-            CONVERSATION_COLUMNS,
-            _conversations(stats, rng("conversation"), now, stamp),
+            CONVERSATION_COLUMNS + (ATTENTION_COLUMNS if attention else ()),
+            _conversations(
+                stats, rng("conversation"), now, stamp, first["message"] if attention else None
+            ),
         ),
         (
             "message",
@@ -342,6 +346,7 @@ CONVERSATION_COLUMNS = (
     "created_at",
     "last_message_at",
 )
+ATTENTION_COLUMNS = ("last_author", "last_contact_message_id")
 MESSAGE_COLUMNS = (
     "id",
     "conversation_id",
@@ -468,13 +473,19 @@ def _draw_conversation(rng: random.Random, contacts: int) -> tuple[int, bool, fl
 
 
 def _conversations(
-    stats: GenerateStats, rng: random.Random, now: datetime, stamp: Stamp
+    stats: GenerateStats,
+    rng: random.Random,
+    now: datetime,
+    stamp: Stamp,
+    first_message_id: int | None,
 ) -> Iterator[tuple]:
+    """`first_message_id`: set when the schema has the attention columns; each conversation's
+    one message (see `_messages`) is then its last, from the visitor."""
     contact_ids = stats.contact_ids
-    for cid in stats.conversation_ids:
+    for offset, cid in enumerate(stats.conversation_ids):
         index, is_open, started, body = _draw_conversation(rng, len(contact_ids))
         last = _conversation_time(cid, now)
-        yield (
+        row = (
             cid,
             stats.workspace_id,
             contact_ids[index],
@@ -484,6 +495,7 @@ def _conversations(
             stamp(last - timedelta(seconds=started)),
             stamp(last),
         )
+        yield row if first_message_id is None else (*row, "contact", first_message_id + offset)
 
 
 def _messages(
@@ -527,6 +539,9 @@ class _Loader:
         raise NotImplementedError
 
     def load(self, table: str, columns: tuple[str, ...], rows: Iterable[tuple]) -> int:
+        raise NotImplementedError
+
+    def has_column(self, table: str, column: str) -> bool:
         raise NotImplementedError
 
     def reset_sequences(self, tables: tuple[str, ...]) -> None: ...
@@ -579,6 +594,15 @@ class _PostgresLoader(_Loader):
     def analyze(self) -> None:
         self.connection.execute("ANALYZE contact, organization, membership, conversation, message")
 
+    def has_column(self, table: str, column: str) -> bool:
+        return bool(
+            self.scalar(
+                "SELECT count(*) FROM information_schema.columns "
+                "WHERE table_schema = current_schema() AND table_name = ? AND column_name = ?",
+                (table, column),
+            )
+        )
+
 
 class _SQLiteLoader(_Loader):
     """The app's own format: naive-UTC `YYYY-MM-DD HH:MM:SS.ffffff` text, booleans as 0/1."""
@@ -622,6 +646,11 @@ class _SQLiteLoader(_Loader):
 
     def analyze(self) -> None:
         self.connection.execute("ANALYZE")
+
+    def has_column(self, table: str, column: str) -> bool:
+        return bool(
+            self.scalar("SELECT count(*) FROM pragma_table_info(?) WHERE name = ?", (table, column))
+        )
 
 
 # --- command line: python -m bench.datagen --------------------------------------------------
