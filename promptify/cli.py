@@ -3,8 +3,10 @@ that print results on stdout and messages on stderr, not chatter."""
 
 from __future__ import annotations
 
+import getpass
 import os
 import sys
+from collections.abc import Callable
 from typing import TextIO
 
 import click
@@ -14,10 +16,11 @@ from flask.cli import AppGroup, FlaskGroup, with_appcontext
 from promptify import clock, create_app
 from promptify.config import current_policy
 from promptify.identity.keys import KeyRejected
-from promptify.models import Role, Workspace
+from promptify.models import Operator, Role, Workspace
 from promptify.services import keys as keys_service
 from promptify.services import mail as mail_service
 from promptify.services import operators, workspaces
+from promptify.services.audit import Actor
 from promptify.services.workspaces import InvalidOrigin
 
 
@@ -31,6 +34,15 @@ def register_commands(app: Flask) -> None:
     for command in (workspace, operator, keys, demo, purge, mail, backup, restore, doctor):
         app.cli.add_command(command)
     app.cli.add_command(_db_group(), "db")
+
+
+def cli_actor() -> Actor:
+    """Who the audit log names for a command: `cli:<login name>`, with no address."""
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):  # no login name (a container without a passwd entry)
+        user = "unknown"
+    return Actor(operator_id=None, label=f"cli:{user}")
 
 
 def _workspace_or_exit(app_id: str) -> Workspace:
@@ -64,7 +76,9 @@ def workspace_create(name: str, origins: tuple[str, ...]) -> None:
 @click.argument("state", type=click.Choice(["on", "off"]))
 def workspace_require_jwt(app_id: str, state: str) -> None:
     """Require signed identification (on) or allow unsigned setUser calls (off)."""
-    ended = workspaces.set_require_jwt(_workspace_or_exit(app_id), state == "on", now=clock.now())
+    ended = workspaces.set_require_jwt(
+        _workspace_or_exit(app_id), state == "on", now=clock.now(), actor=cli_actor()
+    )
     click.echo(f"signed identification {'required' if state == 'on' else 'optional'}", err=True)
     if state == "on":
         click.echo(f"ended {ended} unverified session(s) of identified users", err=True)
@@ -75,23 +89,90 @@ def operator() -> None:
     """Console logins."""
 
 
-@operator.command("create")
-@click.argument("email")
-@click.option(
-    "--role",
-    type=click.Choice([r.value for r in Role]),
-    default=Role.AGENT.value,
-    show_default=True,
-)
-def operator_create(email: str, role: str) -> None:
-    """Create an operator (password from PROMPTIFY_PASSWORD or a prompt)."""
+def _new_password() -> str:
     password = os.environ.get("PROMPTIFY_PASSWORD") or click.prompt(
         "Password", hide_input=True, confirmation_prompt=True
     )
-    if len(password) < 8:
-        raise click.ClickException("the password must have at least 8 characters")
-    operators.set_up_operator(email, role, password, now=clock.now())
-    click.echo(email.lower())
+    try:
+        operators.check_new_password(password)
+    except operators.ProfileRejected as error:
+        raise click.ClickException(str(error)) from None
+    return password
+
+
+def _operator_or_exit(email: str) -> Operator:
+    found = operators.find_by_email(email)
+    if found is None:
+        raise click.ClickException(f"no operator with the email {email.strip().lower()}")
+    return found
+
+
+ROLE_CHOICE = click.Choice([r.value for r in Role])
+
+
+@operator.command("create")
+@click.argument("email")
+@click.option("--role", type=ROLE_CHOICE, default=Role.AGENT.value, show_default=True)
+@click.option("--name", default="", help="Display name (default: the email's local part).")
+def operator_create(email: str, role: str, name: str) -> None:
+    """Create an operator (password from PROMPTIFY_PASSWORD or a prompt); an email that exists
+    is refused: change existing operators with the commands below."""
+    if operators.find_by_email(email) is not None:
+        raise click.ClickException(
+            f"an operator with the email {email.strip().lower()} exists; use `promptify operator "
+            "reset-password`, `set-role`, `disable` or `enable`"
+        )
+    password = _new_password()
+    try:
+        created = operators.create_operator(
+            email, name, role, password, now=clock.now(), actor=cli_actor()
+        )
+    except operators.OperatorRuleBroken as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(created.email)
+
+
+@operator.command("reset-password")
+@click.argument("email")
+def operator_reset_password(email: str) -> None:
+    """Set a new password (from PROMPTIFY_PASSWORD or a prompt); every console session of the
+    operator ends."""
+    target = _operator_or_exit(email)
+    operators.reset_password(target, _new_password(), now=clock.now(), actor=cli_actor())
+    click.echo(target.email)
+
+
+@operator.command("set-role")
+@click.argument("email")
+@click.argument("role", type=ROLE_CHOICE)
+def operator_set_role(email: str, role: str) -> None:
+    """Make the operator an admin or an agent; never the last admin an agent."""
+    _change(
+        email, lambda target: operators.set_role(target, role, now=clock.now(), actor=cli_actor())
+    )
+
+
+@operator.command("disable")
+@click.argument("email")
+def operator_disable(email: str) -> None:
+    """Stop the operator from signing in; never the last active admin."""
+    _change(email, lambda target: operators.deactivate(target, now=clock.now(), actor=cli_actor()))
+
+
+@operator.command("enable")
+@click.argument("email")
+def operator_enable(email: str) -> None:
+    """Let a disabled operator sign in again (their old sessions stay ended)."""
+    _change(email, lambda target: operators.activate(target, now=clock.now(), actor=cli_actor()))
+
+
+def _change(email: str, change: Callable[[Operator], None]) -> None:
+    target = _operator_or_exit(email)
+    try:
+        change(target)
+    except operators.OperatorRuleBroken as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(target.email)
 
 
 @click.group(cls=AppGroup)
@@ -106,7 +187,7 @@ def keys_add(app_id: str, pemfile: TextIO) -> None:
     """Add an SPKI public key (PEMFILE, or - for stdin); it becomes current. Prints its thumbprint."""
     target = _workspace_or_exit(app_id)
     try:
-        key = keys_service.add_key(target, pemfile.read(20_001), now=clock.now())
+        key = keys_service.add_key(target, pemfile.read(20_001), now=clock.now(), actor=cli_actor())
     except KeyRejected as error:
         click.echo(f"key refused: {error.message}", err=True)
         sys.exit(1)
@@ -135,7 +216,7 @@ def keys_revoke(app_id: str, thumbprint: str) -> None:
     """End a key's validity now."""
     try:
         revocation = keys_service.revoke_key(
-            _workspace_or_exit(app_id), thumbprint, now=clock.now()
+            _workspace_or_exit(app_id), thumbprint, now=clock.now(), actor=cli_actor()
         )
     except keys_service.UnknownKey as error:
         raise click.ClickException(str(error)) from None
@@ -157,7 +238,7 @@ def demo(host: str, port: int, serve: bool) -> None:
     The admin's password is generated once into the instance folder and reused on later runs."""
     from promptify.demo import prepare_demo, serve_demo
 
-    prepared = prepare_demo(f"http://{host}:{port}", echo=click.echo)
+    prepared = prepare_demo(f"http://{host}:{port}", echo=click.echo, actor=cli_actor())
     if serve:
         serve_demo(prepared, host=host, port=port, echo=click.echo)
 
@@ -166,13 +247,14 @@ def demo(host: str, port: int, serve: bool) -> None:
 @with_appcontext
 def purge() -> None:
     """Delete expired jti records, idle widget sessions, stale anonymous contacts without
-    conversations, old failures."""
+    conversations, old failures, audit events past their retention (at least a year)."""
     from promptify.services.retention import purge as run_purge
 
     report = run_purge(now=clock.now(), policy=current_policy())
     click.echo(
         f"jti\t{report.jti}\nsessions\t{report.sessions}\n"
-        f"anonymous_contacts\t{report.anonymous_contacts}\nfailures\t{report.failures}"
+        f"anonymous_contacts\t{report.anonymous_contacts}\nfailures\t{report.failures}\n"
+        f"audit_events\t{report.audit_events}"
     )
 
 

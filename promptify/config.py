@@ -37,6 +37,7 @@ DEFAULTS: dict[str, Any] = {
     "WIDGET_RATE_LIMIT_PER_APP": "20000 per minute",
     "PURGE_ANONYMOUS_AFTER_DAYS": 30,
     "PURGE_FAILURES_AFTER_DAYS": 30,
+    "AUDIT_RETENTION_DAYS": 400,  # at least 365: lower values count as 365
     # per visitor and hour: a person chatting stays far below, a script filling the inbox not
     "CONVERSATIONS_PER_HOUR": 20,
     "MESSAGES_PER_HOUR": 300,
@@ -47,8 +48,11 @@ DEFAULTS: dict[str, Any] = {
     "NOTIFY_AFTER_SECONDS": 120,
     "MAIL_SENDER": None,  # background sender: None = on, but off under TESTING; False = cron only
     "MAIL_POLL_SECONDS": 5,
-    "REMEMBER_COOKIE_HTTPONLY": True,
-    "REMEMBER_COOKIE_SAMESITE": "Lax",
+    # console sessions (docs/security.md, "Console sessions"): without "Keep me signed in" one ends
+    # this long after its last request; with it, the cookie and the session last
+    # PERMANENT_SESSION_LIFETIME (seconds) from sign-in
+    "CONSOLE_SESSION_IDLE_SECONDS": 14 * 86400,
+    "PERMANENT_SESSION_LIFETIME": 30 * 86400,
 }
 
 

@@ -141,3 +141,32 @@ class PasswordChangeForm(FlaskForm):
         "New password again",
         validators=[EqualTo("new_password", message="The two new passwords differ.")],
     )
+
+
+class TwoFactorCodeForm(FlaskForm):
+    """A code from the authenticator app (six digits) or, when signing in, a recovery code."""
+
+    code = StringField(
+        "Code",
+        filters=[_stripped],
+        validators=[
+            DataRequired(message="Enter the code your authenticator app shows."),
+            Length(max=64, message="Enter the 6-digit code or a recovery code."),
+        ],
+    )
+
+
+class TwoFactorCredentialForm(FlaskForm):
+    """What turning two-factor sign-in off, or making new recovery codes, asks for."""
+
+    credential = PasswordField(
+        "A current code from your authenticator app, or your password",
+        validators=[
+            DataRequired(message="Enter a current code or your password."),
+            Length(max=1024),
+        ],
+    )
+
+
+class RequireTwoFactorForm(FlaskForm):
+    require_two_factor = BooleanField("Require two-factor sign-in for everyone")

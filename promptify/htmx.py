@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Response, make_response, redirect, render_template, request
 from flask import flash as flash_message
@@ -23,6 +24,16 @@ def is_htmx() -> bool:
         request.headers.get("HX-Request") == "true"
         and request.headers.get("HX-History-Restore-Request") != "true"
     )
+
+
+def current_path() -> str:
+    """The path of the page an htmx request comes from (its HX-Current-URL header), or "" when
+    there is none or it is not a URL. A header is whatever the client sent: never trust it further
+    than "which page is open"."""
+    try:
+        return urlsplit(request.headers.get("HX-Current-URL", "")).path
+    except ValueError:  # e.g. an unclosed "[" where an IPv6 host would be
+        return ""
 
 
 def render_page_or_partial(

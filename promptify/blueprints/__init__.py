@@ -7,6 +7,7 @@ from flask import Flask
 
 def register_blueprints(app: Flask) -> None:
     from promptify.blueprints import (
+        audit,
         auth,
         console,
         directory,
@@ -33,6 +34,7 @@ def register_blueprints(app: Flask) -> None:
         security,
         installation,
         team,
+        audit,
         profile,
     ):
         app.register_blueprint(module.bp)

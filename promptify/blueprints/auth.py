@@ -1,18 +1,27 @@
-"""Sign-in and sign-out (Flask-Login), the user loader, and `role_required`."""
+"""Sign-in (the password, then the second factor for operators who use it), sign-out, the user
+loader that finds each request's console session, and `role_required`.
+
+Console sessions are rows (docs/security.md, "Console sessions"): the signed session cookie
+carries a random token in Flask-Login's `_user_id`, and the loader finds the live session it
+belongs to. "Keep me signed in" makes the cookie outlive the browser (a permanent session) and
+the session last `PERMANENT_SESSION_LIFETIME` from sign-in; Flask-Login's remember-me cookie is
+never set, and one left from before is deleted unread.
+"""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
+from datetime import timedelta
 from functools import wraps
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
     abort,
     current_app,
     flash,
+    g,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -23,52 +32,86 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_login.config import COOKIE_NAME as REMEMBER_COOKIE
 
+from promptify import clock
+from promptify.blueprints.console import safe_next
 from promptify.extensions import db, limiter, login_manager
-from promptify.forms import EmptyForm, LoginForm
-from promptify.models import Operator
-from promptify.services import operators
+from promptify.forms import EmptyForm, LoginForm, TwoFactorCodeForm
+from promptify.htmx import client_redirect
+from promptify.models import Operator, TwoFactorMethod
+from promptify.services import audit, console_sessions, operators, two_factor
 
 bp = Blueprint("auth", __name__)
 
+# Between the password and the second factor, the session holds only this (no console session
+# yet), for at most SECOND_STEP_SECONDS.
+SECOND_STEP = "two_factor_sign_in"
+SECOND_STEP_SECONDS = 300
+# While an admin requires two-factor sign-in, an operator without it reaches only these.
+ENROLMENT_ENDPOINTS = frozenset(
+    {
+        "profile.two_factor",
+        "profile.start_two_factor",
+        "profile.confirm_two_factor",
+        "auth.login",
+        "auth.logout",
+    }
+)
+_NOT_CONSOLE = frozenset({"widget", "health"})
+SET_UP_FIRST = "An admin requires two-factor sign-in: set it up to continue."
 
-# A console session ends when the operator's password changes (docs/security.md, "Console
-# sessions"): what Flask-Login keeps in the session, and copies into the remember-me cookie, is
-# "<operator id>:<session generation>"; the loader refuses it once the generation has moved on.
-# Sessions signed before generations existed carry the id alone: generation 0.
-_SESSION_KEY = re.compile(r"(?P<id>[0-9]{1,10})(?::(?P<generation>[0-9]{1,10}))?")
 
-
-def session_key(operator: Operator) -> str:
-    """What a console session and its remember-me cookie carry for `operator`."""
-    return f"{operator.id}:{operator.session_generation}"
+def _lifetimes() -> console_sessions.Lifetimes:
+    return console_sessions.Lifetimes.from_config(current_app.config)
 
 
 @login_manager.user_loader
-def _load_operator(key: str) -> Operator | None:
-    match = _SESSION_KEY.fullmatch(key)
-    if match is None:
+def _load_operator(token: str) -> Operator | None:
+    """The operator of the live console session `token` (from the session cookie) names."""
+    now = clock.now()
+    live = console_sessions.find_live(token, now=now)
+    if live is None:
         return None
-    operator = db.session.get(Operator, int(match["id"]))
-    if operator is None or not operator.active:
+    g.console_session_id = live.session.id
+    g.two_factor_required = live.two_factor_required
+    console_sessions.touch(live, now=now, lifetimes=_lifetimes(), address=request.remote_addr)
+    return live.operator
+
+
+def current_session_id() -> int | None:
+    """The id of the console session serving this request (None when signed out)."""
+    if not current_user.is_authenticated:
         return None
-    if operator.session_generation != int(match["generation"] or 0):
-        session["_remember"] = "clear"  # Flask-Login deletes this browser's remember-me cookie
+    session_id: int | None = g.get("console_session_id")
+    return session_id
+
+
+@bp.before_app_request
+def _console_request() -> ResponseReturnValue | None:
+    """Every console request: an old remember-me cookie is deleted unread, the console session
+    is looked up first (before a view writes anything), and while two-factor sign-in is
+    required, an operator without it reaches only the page that sets it up."""
+    if request.blueprint in _NOT_CONSOLE or request.endpoint in (None, "static"):
         return None
-    return operator
-
-
-def sign_in(operator: Operator, *, remember: bool) -> None:
-    """Start a console session for `operator` (and a remember-me cookie when asked)."""
-    login_user(operator, remember=remember)
-    session["_user_id"] = session_key(operator)
-
-
-def keep_this_session(operator: Operator) -> None:
-    """After the operator's session generation was raised: this session (and this browser's
-    remember-me cookie, if it has one) carries the new generation and continues; others end."""
-    session["_user_id"] = session_key(operator)
     if current_app.config.get("REMEMBER_COOKIE_NAME", REMEMBER_COOKIE) in request.cookies:
-        session["_remember"] = "set"  # written again from the new key by Flask-Login
+        session["_remember"] = "clear"  # Flask-Login deletes it (and does not read it)
+    if not current_user.is_authenticated:
+        return None
+    if (
+        g.get("two_factor_required")
+        and not current_user.two_factor_enabled
+        and request.endpoint not in ENROLMENT_ENDPOINTS
+    ):
+        if request.accept_mimetypes.best == "application/json":
+            return jsonify(error=SET_UP_FIRST), 401
+        return client_redirect(url_for("profile.two_factor"), flash=SET_UP_FIRST, category="info")
+    return None
+
+
+def sign_out_here() -> None:
+    """This browser is signed out: its session cookie is emptied (its console session row is
+    the caller's to end)."""
+    session.clear()
+    logout_user()  # after clear(): it marks an old remember-me cookie for deletion
 
 
 def role_required(role: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -92,16 +135,29 @@ def _login_key() -> str:
     return f"{request.remote_addr}|{email}"
 
 
-def _safe_next(target: str | None) -> str:
-    """Only same-site relative paths, so `?next=` cannot send an operator elsewhere."""
-    if (
-        target
-        and target.startswith("/")
-        and not target.startswith("//")
-        and not urlsplit(target).netloc
-    ):
-        return target
-    return url_for("inbox.index")
+def _start_session(operator: Operator, *, remember: bool, method: str | None) -> None:
+    """A fresh cookie session (nothing from before sign-in survives, CSRF token included) that
+    carries the token of a new console session."""
+    session.clear()
+    token, session_id = console_sessions.start(
+        operator,
+        now=clock.now(),
+        lifetimes=_lifetimes(),
+        remember=remember,
+        user_agent=request.user_agent.string,
+        address=request.remote_addr,
+        two_factor=method,
+    )
+    login_user(operator)
+    session["_user_id"] = token  # what the user loader receives
+    session.permanent = remember  # the cookie outlives the browser only when asked
+    g.console_session_id = session_id
+
+
+def _record_sign_in(email: str, operator: Operator | None, succeeded: bool, **details: Any) -> None:
+    audit.record_sign_in(
+        email, operator, succeeded, request.remote_addr, clock.now(), details=details or None
+    )
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -118,14 +174,88 @@ def login() -> ResponseReturnValue:
         return redirect(url_for("inbox.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        operator = operators.authenticate(form.email.data or "", form.password.data or "")
-        if operator is not None:
-            session.clear()  # a fresh session (and CSRF token) for the signed-in operator
-            sign_in(operator, remember=bool(form.remember.data))
-            return redirect(_safe_next(request.args.get("next")), code=303)
-        form.password.errors.append("Wrong email or password.")
-        return render_template("auth/login.html", form=form), 401
+        email = form.email.data or ""
+        operator = operators.authenticate(email, form.password.data or "")
+        if operator is None:
+            _record_sign_in(email, None, False)
+            form.password.errors.append("Wrong email or password.")
+            return render_template("auth/login.html", form=form), 401
+        target = safe_next(request.args.get("next"), url_for("inbox.index"))
+        remember = bool(form.remember.data)
+        if operator.two_factor_enabled:
+            session.clear()
+            session[SECOND_STEP] = {
+                "operator": operator.id,
+                "remember": remember,
+                "next": target,
+                "until": (clock.now() + timedelta(seconds=SECOND_STEP_SECONDS)).timestamp(),
+            }
+            return redirect(url_for("auth.second_factor"), code=303)
+        _start_session(operator, remember=remember, method=None)
+        _record_sign_in(email, operator, True)
+        if two_factor.is_required():
+            flash(SET_UP_FIRST, "info")
+            return redirect(url_for("profile.two_factor"), code=303)
+        return redirect(target, code=303)
     return render_template("auth/login.html", form=form)
+
+
+def _pending_operator() -> tuple[Operator, dict[str, Any]] | None:
+    """The operator whose password was right a moment ago and who is to give the second factor."""
+    pending = session.get(SECOND_STEP)
+    if not isinstance(pending, dict) or not isinstance(pending.get("operator"), int):
+        return None
+    if float(pending.get("until") or 0) < clock.now().timestamp():
+        return None
+    operator = db.session.get(Operator, pending["operator"])
+    if operator is None or not operator.active or not operator.two_factor_enabled:
+        return None
+    return operator, pending
+
+
+def _second_factor_key() -> str:
+    pending = session.get(SECOND_STEP)
+    who = pending.get("operator") if isinstance(pending, dict) else None
+    return f"second-factor|{who if who is not None else request.remote_addr}"
+
+
+@bp.route("/login/two-factor", methods=["GET", "POST"])
+@limiter.limit(
+    lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"], key_func=_second_factor_key
+)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_RATE_LIMIT"],
+    methods=["POST"],
+    key_func=lambda: request.remote_addr or "",
+)
+def second_factor() -> ResponseReturnValue:
+    """The second step of signing in: a code from the authenticator app, or a recovery code."""
+    if current_user.is_authenticated:
+        return redirect(url_for("inbox.index"))
+    found = _pending_operator()
+    if found is None:
+        session.pop(SECOND_STEP, None)
+        flash("Sign in again: enter your email and password.", "info")
+        return redirect(url_for("auth.login"), code=303)
+    operator, pending = found
+    form = TwoFactorCodeForm()
+    if form.validate_on_submit():
+        method = two_factor.verify_sign_in(operator, form.code.data or "", now=clock.now())
+        if method is None:
+            _record_sign_in(operator.email, operator, False, second_factor="refused")
+            form.code.errors.append("That code is wrong, expired or was used already.")
+            return render_template("auth/two_factor.html", form=form), 401
+        _start_session(operator, remember=bool(pending.get("remember")), method=method)
+        _record_sign_in(operator.email, operator, True, second_factor=str(method))
+        if method == TwoFactorMethod.RECOVERY_CODE:
+            left = two_factor.remaining_recovery_codes(operator)
+            flash(
+                f"You signed in with a recovery code, which now no longer works; {left} of them "
+                "are left. Make new ones on your profile if you are running short.",
+                "info",
+            )
+        return redirect(safe_next(pending.get("next"), url_for("inbox.index")), code=303)
+    return render_template("auth/two_factor.html", form=form)
 
 
 @bp.post("/logout")
@@ -133,7 +263,9 @@ def login() -> ResponseReturnValue:
 def logout() -> ResponseReturnValue:
     if not EmptyForm().validate_on_submit():
         abort(400)
-    session.clear()
-    logout_user()  # after clear(): it marks the remember-me cookie for deletion in the session
+    session_id = current_session_id()
+    if session_id is not None:
+        console_sessions.end(current_user._get_current_object(), session_id, now=clock.now())  # type: ignore[attr-defined]
+    sign_out_here()
     flash("Signed out.", "info")
     return redirect(url_for("auth.login"), code=303)

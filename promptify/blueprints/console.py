@@ -1,4 +1,6 @@
-"""The console's current workspace (one at a time, the oldest by default) and its switcher."""
+"""The console's current workspace (one at a time, the oldest by default) and its switcher, and
+what every console view takes from a request the same way: ids (in the range of our integer
+columns) and the `next` page to go back to (same-site paths only)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from promptify.extensions import db
 from promptify.forms import EmptyForm
 from promptify.htmx import client_redirect
 from promptify.models import Workspace
+from promptify.services.search import in_id_range, parse_id
 
 bp = Blueprint("console", __name__)
 
@@ -85,11 +88,41 @@ def switch_workspace() -> ResponseReturnValue:
     app_id = request.form.get("app_id", "")
     if any(w.app_id == app_id for w in all_workspaces()):
         session["workspace"] = app_id
-    return redirect(_back(), code=303)
+    return redirect(safe_next(request.form.get("next"), url_for("inbox.index")), code=303)
 
 
-def _back() -> str:
-    target = request.form.get("next", "")
-    return (
-        target if target.startswith("/") and not target.startswith("//") else url_for("inbox.index")
-    )
+# --- what views take from a request ---------------------------------------------------------
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """`target` when it is a path of this site, else `default`: so a `next` cannot send an
+    operator elsewhere (`//host`, `/\\host`, a scheme) nor put a line break in the Location
+    header. Browsers drop tabs and line breaks inside a URL and read a backslash as a slash, so
+    any control character or backslash makes it `default` too."""
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and target.isprintable()
+    ):
+        return target
+    return default
+
+
+def id_arg(name: str) -> int | None:
+    """The query string's `name` as an id (None when absent or not an id a row can have)."""
+    return parse_id(request.args.get(name))
+
+
+@bp.app_url_value_preprocessor
+def _path_ids_in_range(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    """An id in a console path beyond our integer columns (or written with other scripts'
+    digits) reaches the view as 0, which no row has: every view then answers as for any missing
+    row (404, or the thread poll's 286), and no query is sent an integer the database refuses.
+    The widget API checks its own ids."""
+    if not values or request.blueprint == "widget":
+        return
+    for name, value in values.items():
+        if type(value) is int and not (in_id_range(value) and request.path.isascii()):
+            values[name] = 0

@@ -11,20 +11,21 @@ from flask import Blueprint, abort, request
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
-from promptify.blueprints.console import current_workspace
+from promptify.blueprints.console import current_workspace, id_arg
 from promptify.extensions import db
 from promptify.htmx import render_page_or_partial
 from promptify.models import Contact, Organization
 from promptify.services import directory as directory_service
-from promptify.services.search import Cursor
+from promptify.services.search import Cursor, in_id_range, search_terms
 
 bp = Blueprint("directory", __name__)
 ModelT = TypeVar("ModelT", Contact, Organization)
 
 
 def _in_workspace_or_404(model: type[ModelT], row_id: int) -> ModelT:
-    """The row of the current workspace, or 404 (rows of other workspaces do not exist here)."""
-    found = db.session.get(model, row_id)
+    """The row of the current workspace, or 404 (rows of other workspaces do not exist here, nor
+    ids beyond the column's range)."""
+    found = db.session.get(model, row_id) if in_id_range(row_id) else None
     if found is None or found.workspace_id != current_workspace().id:  # type: ignore[attr-defined]
         abort(404)
     return found
@@ -33,7 +34,7 @@ def _in_workspace_or_404(model: type[ModelT], row_id: int) -> ModelT:
 @bp.get("/contacts")
 @login_required
 def contacts() -> ResponseReturnValue:
-    q = request.args.get("q", "")[:200]
+    q = search_terms(request.args.get("q", ""))
     rows, cursor = directory_service.list_contacts(
         current_workspace().id, q=q, before=Cursor.decode(request.args.get("before"))
     )
@@ -58,8 +59,8 @@ def contact(contact_id: int) -> ResponseReturnValue:
 @bp.get("/organizations")
 @login_required
 def organizations() -> ResponseReturnValue:
-    q = request.args.get("q", "")[:200]
-    after_name, after_id = request.args.get("after_name"), request.args.get("after_id", type=int)
+    q = search_terms(request.args.get("q", ""))
+    after_name, after_id = request.args.get("after_name"), id_arg("after_id")
     rows, cursor = directory_service.list_organizations(
         current_workspace().id, q=q, after_name=after_name, after_id=after_id
     )

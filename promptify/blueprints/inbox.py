@@ -1,22 +1,23 @@
 """The agents' inbox (docs/operations.md, "The console"): list, thread and details side panel,
-swapped in with htmx; unread marks, the attention poll behind the navigation's count and the
-desktop notifications; teamwork in the thread (assignment, private notes, events)."""
+swapped in with htmx; a thread shows its latest messages and pages back with "Load earlier
+messages"; unread marks, the attention poll behind the navigation's count and the desktop
+notifications; teamwork in the thread (assignment, private notes, events)."""
 
 from __future__ import annotations
 
 from functools import cached_property
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, abort, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from promptify import clock
-from promptify.blueprints.console import all_workspaces, current_workspace
+from promptify.blueprints.console import all_workspaces, current_workspace, id_arg
 from promptify.config import current_policy
 from promptify.forms import AssignForm, EmptyForm, NoteForm, ReplyForm
 from promptify.htmx import (
+    current_path,
     fragment_or_page,
     fragment_or_redirect,
     is_htmx,
@@ -30,11 +31,12 @@ from promptify.services import inbox as inbox_service
 from promptify.services import teamwork
 from promptify.services.conversations import MAX_ID
 from promptify.services.inbox import FILTERS
-from promptify.services.search import Cursor
+from promptify.services.search import Cursor, in_id_range, parse_id, search_terms
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
 
 PAGE, THREAD = "inbox/index.html", "inbox/_conversation.html"
+EARLIER = "inbox/_earlier.html"  # what "Load earlier messages" puts in its place
 UPDATED = "conversation-updated"  # the HX-Trigger event the conversation list reloads on
 # console.js sends "1" with htmx requests while the tab is visible: only then does a thread's
 # poll count the visitor's new messages as read
@@ -65,16 +67,17 @@ def _attention_context() -> dict[str, Any]:
     return {"attention": _Attention()}
 
 
-def _list_context() -> dict[str, Any]:
+def _list_context(*, paged: bool = True) -> dict[str, Any]:
+    """The conversation list; `paged`: at the page of the query string's `before` cursor."""
     status = request.args.get("status", "open")
     status = status if status in FILTERS else "open"
-    q = request.args.get("q", "")[:200]
+    q = search_terms(request.args.get("q", ""))
     rows, cursor = inbox_service.list_conversations(
         current_workspace().id,
         status=status,
         operator_id=current_user.id,
         q=q,
-        before=Cursor.decode(request.args.get("before")),
+        before=Cursor.decode(request.args.get("before")) if paged else None,
     )
     return {
         "rows": rows,
@@ -88,17 +91,20 @@ def _list_context() -> dict[str, Any]:
 
 
 def _selected_id() -> int | None:
-    """The open conversation: from the path, or for htmx list refreshes from HX-Current-URL."""
+    """The open conversation: from the path, or for htmx list refreshes from HX-Current-URL
+    (`/inbox/<id>` or a page under it; anything else, whatever a client sent, selects none)."""
     if request.view_args and "conversation_id" in request.view_args:
         return int(request.view_args["conversation_id"])
-    path = urlsplit(request.headers.get("HX-Current-URL", "")).path
-    tail = path.removeprefix(url_for("inbox.index") + "/")
-    return int(tail) if tail.isdigit() else None
+    prefix = url_for("inbox.index") + "/"
+    path = current_path()
+    if not path.startswith(prefix):
+        return None
+    return parse_id(path.removeprefix(prefix).split("/", 1)[0])
 
 
 def _find(conversation_id: int) -> Conversation | None:
     """The current workspace's conversation; ids beyond the column's range cannot exist."""
-    if not 0 < conversation_id <= MAX_ID:
+    if not in_id_range(conversation_id):
         return None
     return inbox_service.get_conversation(current_workspace().id, conversation_id)
 
@@ -120,8 +126,11 @@ def _header_context(**forms: Any) -> dict[str, Any]:
     }
 
 
-def _thread_context(conversation: Conversation, **forms: Any) -> dict[str, Any]:
-    view = inbox_service.thread(conversation)
+def _thread_context(
+    conversation: Conversation, view: inbox_service.ThreadView | None = None, **forms: Any
+) -> dict[str, Any]:
+    """The thread (its latest messages unless `view` is another window), panel and forms."""
+    view = view or inbox_service.thread(conversation)
     panel = directory_service.contact_panel(view.contact, exclude_conversation_id=conversation.id)
     return {
         "view": view,
@@ -152,13 +161,35 @@ def conversation(conversation_id: int) -> ResponseReturnValue:
     return response
 
 
+@bp.get("/<int:conversation_id>/earlier")
+@login_required
+def earlier(conversation_id: int) -> ResponseReturnValue:
+    """What "Load earlier messages" fetches: the messages before the `before` message id, with
+    their notes and events (htmx: just those, and the control again while there are more;
+    otherwise the whole page showing that window, with a link back to the latest messages).
+    Reads only: 400 when `before` is not a message id."""
+    selected = _conversation_or_404(conversation_id)
+    before = id_arg("before")
+    if before is None:
+        abort(400)
+    view = inbox_service.thread(selected, before_id=before)
+    return fragment_or_page(
+        PAGE,
+        EARLIER,
+        {"view": view},
+        page_context=lambda: {**_list_context(paged=False), **_thread_context(selected, view)},
+    )
+
+
 @bp.get("/<int:conversation_id>/poll")
 @login_required
 def poll(conversation_id: int) -> ResponseReturnValue:
     """Polling: new messages, notes and events plus a fresh poller (and the header again when
-    an event changed it); 204 when nothing is new, 286 stops polling. While the tab is visible
-    the visitor's messages count as read: the mark is set before the thread is read, so it
-    never covers a message this answer does not show."""
+    an event changed it); 204 when nothing is new, 286 stops polling. An answer carries at most
+    `THREAD_LIMIT` messages; when more are waiting its poller asks again at once. While the tab
+    is visible the visitor's messages count as read: the mark is set before the thread is read,
+    so it never covers a message that this answer (or the ones it asks for at once) does not
+    show."""
     selected = _find(conversation_id)
     if selected is None:
         return stop_polling()
@@ -174,8 +205,6 @@ def poll(conversation_id: int) -> ResponseReturnValue:
         "inbox/_poll.html",
         "inbox/_poll.html",
         view=view,
-        after=view.messages[-1].id if view.messages else after,
-        after_activity=view.activities[-1].id if view.activities else after_activity,
         header=events,
         **(_header_context() if events else {}),
     )
@@ -257,14 +286,15 @@ def assign(conversation_id: int) -> ResponseReturnValue:
     form = AssignForm()
     if not form.validate_on_submit():
         abort(400)
-    raw = form.assignee.data
-    if raw is None or (raw.strip() and not _is_id(raw.strip())):
+    raw = (form.assignee.data or "").strip()
+    assignee = parse_id(raw)
+    if form.assignee.data is None or (raw and assignee is None):
         form.assignee.errors = [CHOOSE_OPERATOR]
         return _invalid(selected, assign_form=form)
     try:
         teamwork.assign(
             selected,
-            int(raw) if raw.strip() else None,
+            assignee,
             operator=current_user,
             now=clock.now(),
         )
@@ -272,10 +302,6 @@ def assign(conversation_id: int) -> ResponseReturnValue:
         form.assignee.errors = [UNKNOWN_OPERATOR]
         return _invalid(selected, assign_form=form)
     return _updated(selected)
-
-
-def _is_id(text: str) -> bool:
-    return text.isascii() and text.isdigit() and len(text) <= 10 and 0 < int(text) <= MAX_ID
 
 
 @bp.get("/attention")

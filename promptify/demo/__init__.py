@@ -25,6 +25,7 @@ from promptify.extensions import db
 from promptify.models import Role, Workspace
 from promptify.services import keys as keys_service
 from promptify.services import operators, workspaces
+from promptify.services.audit import Actor
 
 DEMO_WORKSPACE = "Demo workspace"
 DEMO_ADMIN = "admin@example.com"
@@ -125,16 +126,19 @@ def _demo_password(folder: Path) -> str:
     return password
 
 
-def prepare_demo(base_url: str, *, echo: Callable[[str], None]) -> Demo:
+def prepare_demo(base_url: str, *, echo: Callable[[str], None], actor: Actor) -> Demo:
     """Create or refresh the demo workspace, admin and key pair. The admin's password is the stored
-    one, set again on every run so it works even with a recreated database."""
+    one, set again on every run so it works even with a recreated database. The audit log names
+    `actor` (who ran the command) for the changes."""
     workspace = demo_workspace()
     folder = Path(current_app.instance_path) / "demo"
     password = _demo_password(folder)
-    admin = operators.set_up_operator(DEMO_ADMIN, Role.ADMIN, password, now=clock.now())
+    admin = operators.set_up_operator(
+        DEMO_ADMIN, Role.ADMIN, password, now=clock.now(), actor=actor
+    )
     if admin.name in ("", DEMO_ADMIN.split("@")[0]):  # not renamed in the profile since
         operators.update_profile(admin, name=DEMO_ADMIN_NAME)
-    key = keys_service.add_key(workspace, _demo_key_pair(folder), now=clock.now())
+    key = keys_service.add_key(workspace, _demo_key_pair(folder), now=clock.now(), actor=actor)
     url = f"{base_url}/widget/v1/apps/{workspace.app_id}/identify"
     unsigned = json.dumps(
         {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from promptify.models.audit import AuditAction, AuditEvent
 from promptify.models.base import Base, JSONDocument, UTCDateTime
 from promptify.models.contact import Contact, Membership, Organization, WidgetSession
 from promptify.models.conversation import (
@@ -13,7 +14,14 @@ from promptify.models.conversation import (
     OperatorRead,
     Status,
 )
-from promptify.models.operator import Operator, Role
+from promptify.models.operator import (
+    ConsoleSession,
+    InstallationSettings,
+    Operator,
+    RecoveryCode,
+    Role,
+    TwoFactorMethod,
+)
 from promptify.models.outbox import EmailOutbox, OutboxState, Recipient
 from promptify.models.workspace import (
     AllowedOrigin,
@@ -27,12 +35,16 @@ __all__ = [
     "Activity",
     "ActivityKind",
     "AllowedOrigin",
+    "AuditAction",
+    "AuditEvent",
     "Author",
     "Base",
     "Contact",
+    "ConsoleSession",
     "Conversation",
     "EmailOutbox",
     "IdentifyFailure",
+    "InstallationSettings",
     "JSONDocument",
     "Membership",
     "Message",
@@ -41,9 +53,11 @@ __all__ = [
     "Organization",
     "OutboxState",
     "Recipient",
+    "RecoveryCode",
     "Role",
     "SigningKey",
     "Status",
+    "TwoFactorMethod",
     "UTCDateTime",
     "UsedJti",
     "WidgetSession",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from promptify.models.base import Base, JSONDocument, UTCDateTime
@@ -19,6 +19,8 @@ class Workspace(Base):
     name: Mapped[str] = mapped_column(String(255))
     require_jwt: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # refused identifications past the failure log's cap: deleted, only counted
+    failures_dropped: Mapped[int] = mapped_column(default=0, server_default=text("0"))
 
     origins: Mapped[list[AllowedOrigin]] = relationship(
         back_populates="workspace", cascade="all, delete-orphan", order_by="AllowedOrigin.origin"
@@ -72,7 +74,11 @@ class IdentifyFailure(Base):
     """One refused identify call, for the admin's failure log. Never holds a signature."""
 
     __tablename__ = "identify_failure"
-    __table_args__ = (Index(None, "workspace_id", "created_at"), Index(None, "contact_id"))
+    __table_args__ = (
+        Index(None, "workspace_id", "created_at"),
+        Index(None, "contact_id"),
+        Index("ix_identify_failure_workspace_id_id", "workspace_id", "id"),  # the cap's trim
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))

@@ -12,7 +12,15 @@ from sqlalchemy import and_, func, or_, select
 from promptify.extensions import db
 from promptify.models import Contact, Conversation, IdentifyFailure, Membership, Organization
 from promptify.services import failures
-from promptify.services.search import PAGE_SIZE, Cursor, contact_matches, like
+from promptify.services.search import (
+    PAGE_SIZE,
+    Cursor,
+    contact_matches,
+    in_id_range,
+    like,
+    search_terms,
+    storable,
+)
 
 
 @dataclass(frozen=True)
@@ -89,7 +97,7 @@ def list_contacts(
     workspace_id: int, *, q: str = "", before: Cursor | None = None
 ) -> tuple[list[Contact], Cursor | None]:
     query = select(Contact).where(Contact.workspace_id == workspace_id)
-    if q.strip():
+    if search_terms(q):
         query = query.where(contact_matches(workspace_id, q))
     if before is not None:
         query = query.where(
@@ -117,14 +125,17 @@ def list_organizations(
         select(func.count()).where(Membership.organization_id == Organization.id).scalar_subquery()
     )
     query = select(Organization, members).where(Organization.workspace_id == workspace_id)
-    if q.strip():
-        pattern = like(q.strip()[:200])
+    q = search_terms(q)
+    if q:
         query = query.where(
-            or_(
-                Organization.name.ilike(pattern, escape="\\"), Organization.external_id == q.strip()
-            )
+            or_(Organization.name.ilike(like(q), escape="\\"), Organization.external_id == q)
         )
-    if after_name is not None and after_id is not None:
+    if (
+        after_name is not None
+        and after_id is not None
+        and storable(after_name)
+        and in_id_range(after_id)
+    ):
         query = query.where(
             or_(
                 Organization.name > after_name,

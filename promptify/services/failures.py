@@ -5,15 +5,16 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from promptify.extensions import db
 from promptify.identity.errors import ApiError
 from promptify.models import IdentifyFailure, WidgetSession, Workspace
 from promptify.services import transaction
+from promptify.services.policy import Policy
 from promptify.services.sessions import MAX_TOKEN_LENGTH, token_hash
 
 log = logging.getLogger(__name__)
@@ -64,10 +65,12 @@ def record(
     *,
     origin: str | None,
     now: datetime,
+    policy: Policy,
     session_token: str | None = None,
 ) -> None:
     """Store the failure in its own transaction (the identify's own was rolled back), with the
-    contact of the session the call carried, so the agent sees the refusal in the side panel."""
+    contact of the session the call carried, so the agent sees the refusal in the side panel.
+    The log keeps the newest `policy.failure_log_rows` of the workspace and counts the others."""
     workspace_id = workspace.id
     db.session.rollback()
     try:
@@ -85,9 +88,39 @@ def record(
                     token_claims=_bounded(error.token_claims),
                 )
             )
+            db.session.flush()
+            _trim(workspace_id, keep=policy.failure_log_rows)
     except SQLAlchemyError:
         log.warning(
             "could not record identify failure %s for workspace %s", error.code, workspace_id
+        )
+
+
+def _trim(workspace_id: int, *, keep: int) -> None:
+    """Delete the workspace's failures older than its newest `keep`, adding them to the count
+    the log shows (a flood of refused calls cannot fill the disk)."""
+    oldest_kept = db.session.scalar(
+        select(IdentifyFailure.id)
+        .where(IdentifyFailure.workspace_id == workspace_id)
+        .order_by(IdentifyFailure.id.desc())
+        .offset(max(keep, 1) - 1)
+        .limit(1)
+    )
+    if oldest_kept is None:
+        return
+    dropped = cast(
+        CursorResult,
+        db.session.execute(
+            delete(IdentifyFailure).where(
+                IdentifyFailure.workspace_id == workspace_id, IdentifyFailure.id < oldest_kept
+            )
+        ),
+    ).rowcount
+    if dropped:
+        db.session.execute(
+            update(Workspace)
+            .where(Workspace.id == workspace_id)
+            .values(failures_dropped=Workspace.failures_dropped + dropped)
         )
 
 

@@ -19,7 +19,7 @@ from promptify.models import (
     OperatorRead,
     Status,
 )
-from promptify.services.search import PAGE_SIZE, Cursor, contact_matches
+from promptify.services.search import PAGE_SIZE, Cursor, contact_matches, search_terms
 
 FILTERS = (Status.OPEN, Status.CLOSED, "mine", "all")
 
@@ -110,7 +110,7 @@ def list_conversations(
         query = query.where(
             Conversation.assignee_id == operator_id, Conversation.status == Status.OPEN
         )
-    if q.strip():
+    if search_terms(q):
         query = query.where(contact_matches(workspace_id, q))
     if before is not None:
         query = query.where(
@@ -138,14 +138,27 @@ def list_conversations(
     return rows, cursor
 
 
+THREAD_LIMIT = 50  # messages a thread shows at once; "Load earlier messages" pages back
+
+
 @dataclass(frozen=True)
 class ThreadView:
+    """A window of a conversation's thread: at most `THREAD_LIMIT` messages, with the notes and
+    events that happened among them."""
+
     conversation: Conversation
     contact: Contact
     messages: list[Message]
     activities: list[Activity]  # notes and events
     authors: dict[int, str]  # operator id → display name
     assignee: Operator | None
+    # "Load earlier messages" asks for the messages before this id (the first one shown); None
+    # when the window starts at the conversation's first message
+    earlier: int | None = None
+    # messages after the window exist: a page before the latest, or a poll answer cut at the limit
+    later: bool = False
+    after: int = 0  # the newest message id the window accounts for: where a poller goes on
+    after_activity: int = 0  # the same for notes and events
 
     @property
     def entries(self) -> list[Message | Activity]:
@@ -170,17 +183,68 @@ def thread(
     *,
     after_id: int | None = None,
     after_activity_id: int | None = None,
+    before_id: int | None = None,
+    limit: int = THREAD_LIMIT,
 ) -> ThreadView:
-    """The thread, or only what came after the given message and activity ids (polling)."""
+    """A window of at most `limit` messages (keyset by message id), with the notes and events
+    that sort among them, so that consecutive windows neither repeat nor skip any:
+
+    - by default the latest messages: the thread as it opens;
+    - with `before_id`, the messages before that id: the page "Load earlier messages" adds;
+    - with `after_id` and `after_activity_id` (polling), what came after those ids, oldest
+      first; an answer cut at `limit` leaves the notes and events after its last message to the
+      next poll.
+
+    A fixed number of queries, however long the conversation."""
+    limit = max(limit, 1)
     contact = db.session.get(Contact, conversation.contact_id)
     assert contact is not None
-    query = select(Message).where(Message.conversation_id == conversation.id)
-    if after_id is not None:
-        query = query.where(Message.id > after_id)
-    messages = list(db.session.scalars(query.order_by(Message.id)))
+    in_conversation = Message.conversation_id == conversation.id
+    message_query = select(Message).where(in_conversation)
     activity_query = select(Activity).where(Activity.conversation_id == conversation.id)
-    if after_activity_id is not None:
-        activity_query = activity_query.where(Activity.id > after_activity_id)
+    earlier, later, activities_before = None, False, 0
+    if after_id is not None or after_activity_id is not None:
+        if after_id is not None:
+            message_query = message_query.where(Message.id > after_id)
+        if after_activity_id is not None:
+            activity_query = activity_query.where(Activity.id > after_activity_id)
+        messages = list(db.session.scalars(message_query.order_by(Message.id).limit(limit + 1)))
+        if len(messages) > limit:
+            later = True
+            # an activity sorts after a message of the same instant: it waits with that message
+            activity_query = activity_query.where(Activity.created_at < messages[limit].created_at)
+            messages = messages[:limit]
+        activities_before = after_activity_id or 0
+    else:
+        if before_id is not None:
+            message_query = message_query.where(Message.id < before_id)
+            following = db.session.scalar(
+                select(Message.created_at)
+                .where(in_conversation, Message.id >= before_id)
+                .order_by(Message.id)
+                .limit(1)
+            )
+            if following is not None:  # the window ends where the later one starts
+                later = True
+                activity_query = activity_query.where(Activity.created_at < following)
+        newest = list(
+            db.session.scalars(message_query.order_by(Message.id.desc()).limit(limit + 1))
+        )
+        messages = newest[:limit][::-1]
+        if len(newest) > limit:
+            earlier = messages[0].id
+            start = messages[0].created_at
+            activity_query = activity_query.where(Activity.created_at >= start)
+            if not later:  # the earlier ones are the earlier pages': the poller goes on after them
+                activities_before = (
+                    db.session.scalar(
+                        select(func.max(Activity.id)).where(
+                            Activity.conversation_id == conversation.id,
+                            Activity.created_at < start,
+                        )
+                    )
+                    or 0
+                )
     activities = list(db.session.scalars(activity_query.order_by(Activity.id)))
     operator_ids = (
         {m.operator_id for m in messages if m.operator_id}
@@ -201,6 +265,10 @@ def thread(
         activities,
         authors,
         operators.get(conversation.assignee_id or -1),
+        earlier=earlier,
+        later=later,
+        after=messages[-1].id if messages else (after_id or 0),
+        after_activity=max([activities_before, *(a.id for a in activities)]),
     )
 
 

@@ -11,8 +11,9 @@ from sqlalchemy import func, select
 from promptify.extensions import db
 from promptify.identity import keys as key_rules
 from promptify.identity.keys import StoredKey
-from promptify.models import SigningKey, WidgetSession, Workspace
-from promptify.services import sessions, transaction
+from promptify.models import AuditAction, SigningKey, WidgetSession, Workspace
+from promptify.services import audit, sessions, transaction
+from promptify.services.audit import Actor
 from promptify.services.policy import Policy
 
 
@@ -61,24 +62,41 @@ def usable_keys(workspace: Workspace, *, now: datetime, policy: Policy) -> list[
     return key_rules.usable_keys([stored(k) for k in _keys_of(workspace)], now, policy.key_grace)
 
 
-def add_key(workspace: Workspace, pem_text: str, *, now: datetime) -> SigningKey:
+def add_key(
+    workspace: Workspace, pem_text: str, *, now: datetime, actor: Actor = audit.SYSTEM
+) -> SigningKey:
     """Validate and make the key current; the previous current key starts its grace period.
 
     Re-adding the current key is a no-op; re-adding a retired or revoked key makes it current again.
-    Raises KeyRejected with the admin-facing message.
+    Raises KeyRejected with the admin-facing message. The audit log records `key.added`, or
+    `key.replaced` when another key was current.
     """
     info = key_rules.parse_spki_pem(pem_text)
     with transaction.write():
-        return _make_current(workspace, info, now=now)
+        return _make_current(workspace, info, now=now, actor=actor)
 
 
 def _make_current(
-    workspace: Workspace, info: key_rules.PublicKeyInfo, *, now: datetime
+    workspace: Workspace, info: key_rules.PublicKeyInfo, *, now: datetime, actor: Actor
 ) -> SigningKey:
     keys = _keys_of(workspace)
     same = next((k for k in keys if k.thumbprint == info.thumbprint), None)
     if same is not None and same.retired_at is None and same.revoked_at is None:
         return same
+    replaced = [k.thumbprint for k in keys if k is not same and k.retired_at is None]
+    audit.record(
+        AuditAction.KEY_REPLACED if replaced else AuditAction.KEY_ADDED,
+        actor=actor,
+        now=now,
+        workspace_id=workspace.id,
+        target=info.thumbprint,
+        details={
+            "key_type": info.key_type,
+            "algorithms": list(info.algorithms),
+            "replaced": replaced,
+            "again": same is not None,  # a retired or revoked key made current again
+        },
+    )
     for key in keys:
         if key is not same and key.retired_at is None:
             key.retired_at = now  # a key's deadline is fixed once: replacing again never moves it
@@ -108,19 +126,33 @@ class Revocation:
     sessions_ended: int
 
 
-def revoke_key(workspace: Workspace, thumbprint: str, *, now: datetime) -> Revocation:
+def revoke_key(
+    workspace: Workspace, thumbprint: str, *, now: datetime, actor: Actor = audit.SYSTEM
+) -> Revocation:
     """End a key's validity at once (a retired key's grace, or a leaked current key), and with
-    it every session whose current verification came from it (docs/security.md, "Cascades")."""
+    it every session whose current verification came from it (docs/security.md, "Cascades").
+    The audit log records `key.revoked` when the key was not revoked already."""
     with transaction.write():
         key = next((k for k in _keys_of(workspace) if k.thumbprint == thumbprint), None)
         if key is None:
             raise UnknownKey(f"no key with thumbprint {thumbprint[:80]!r} in this workspace")
+        was = None
         if key.revoked_at is None:
+            was = "current" if key.retired_at is None else "retired"
             key.revoked_at = now
             if key.retired_at is None:
                 key.retired_at = now
             db.session.flush()  # the key row is locked before any session, as identify does
         ended = sessions.end_sessions_verified_by(workspace.id, key.thumbprint, now=now)
+        if was is not None:
+            audit.record(
+                AuditAction.KEY_REVOKED,
+                actor=actor,
+                now=now,
+                workspace_id=workspace.id,
+                target=key.thumbprint,
+                details={"key_type": key.key_type, "was": was, "sessions_ended": ended},
+            )
     return Revocation(key, ended)
 
 

@@ -1,11 +1,15 @@
 """Console operators: authentication, creation, roles, deactivation, and each operator's own
 profile (display name, time zone, email notifications, password; docs/operations.md, "The console").
+
+A password change or reset, a role change, deactivating and re-activating end the operator's
+console sessions in the same transaction (docs/security.md, "Console sessions"); re-activating
+never revives a session from before.
 """
 
 from __future__ import annotations
 
 import zoneinfo
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any, cast
 
@@ -14,8 +18,9 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from promptify.extensions import db
-from promptify.models import Operator, Role
-from promptify.services import transaction
+from promptify.models import AuditAction, Operator, Role
+from promptify.services import audit, console_sessions, transaction
+from promptify.services.audit import Actor
 
 # Compared against when the email is unknown, so both paths cost one hash check.
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
@@ -51,13 +56,19 @@ def authenticate(email: str, password: str) -> Operator | None:
     return operator
 
 
+def find_by_email(email: str) -> Operator | None:
+    return db.session.scalar(select(Operator).where(Operator.email == email.strip().lower()))
+
+
 def list_operators() -> list[Operator]:
     return list(
         db.session.scalars(select(Operator).order_by(Operator.active.desc(), Operator.email))
     )
 
 
-def create_operator(email: str, name: str, role: str, password: str, *, now: datetime) -> Operator:
+def create_operator(
+    email: str, name: str, role: str, password: str, *, now: datetime, actor: Actor = audit.SYSTEM
+) -> Operator:
     normalised = email.strip().lower()
     password_hash = generate_password_hash(password)  # slow: before the write lock is taken
     try:
@@ -76,23 +87,41 @@ def create_operator(email: str, name: str, role: str, password: str, *, now: dat
                 created_at=now,
             )
             db.session.add(operator)
+            audit.record(
+                AuditAction.OPERATOR_CREATED,
+                actor=actor,
+                now=now,
+                target=normalised,
+                details={"role": role, "name": operator.name},
+            )
     except IntegrityError:  # the same email created concurrently
         raise OperatorRuleBroken("An operator with this email already exists.") from None
     return operator
 
 
-def set_up_operator(email: str, role: str, password: str, *, now: datetime) -> Operator:
-    """CLI and demo: create the operator, or reset an existing one's role, password and access."""
+def set_up_operator(
+    email: str, role: str, password: str, *, now: datetime, actor: Actor = audit.SYSTEM
+) -> Operator:
+    """CLI and demo: create the operator, or reset an existing one's role, password and access
+    (ending their console sessions)."""
     normalised = email.strip().lower()
     password_hash = generate_password_hash(password)
     with transaction.write():
         operator = db.session.scalar(select(Operator).where(Operator.email == normalised))
+        role_before, active_before = (
+            (operator.role, operator.active) if operator is not None else (None, None)
+        )
         if operator is None:
             operator = Operator(email=normalised, name=normalised.split("@")[0], created_at=now)
             db.session.add(operator)
+        else:
+            console_sessions.end_all_of(operator, now=now)
         operator.role = role
         operator.active = True
         operator.password_hash = password_hash
+        audit.record_operator_set_up(
+            operator, role_before=role_before, active_before=active_before, actor=actor, now=now
+        )
     return operator
 
 
@@ -109,7 +138,20 @@ def _other_active_admins(operator: Operator) -> int:
     )
 
 
-def set_role(operator: Operator, role: str) -> None:
+def _now(now: datetime | None) -> datetime:
+    return now if now is not None else datetime.now(UTC)
+
+
+def set_role(
+    operator: Operator,
+    role: str,
+    *,
+    now: datetime | None = None,
+    actor: Actor = audit.SYSTEM,
+    keep_session_id: int | None = None,
+) -> None:
+    """Change the operator's role; a change ends their console sessions, except
+    `keep_session_id` (the session of an admin changing their own role)."""
     with transaction.write():
         if (
             operator.role == Role.ADMIN
@@ -117,14 +159,74 @@ def set_role(operator: Operator, role: str) -> None:
             and _other_active_admins(operator) == 0
         ):
             raise OperatorRuleBroken("The last admin cannot stop being an admin.")
+        before = operator.role
+        if before != role:
+            console_sessions.end_all_of(operator, now=_now(now), except_id=keep_session_id)
         operator.role = role
+        audit.record_change(
+            AuditAction.OPERATOR_ROLE_CHANGED,
+            before,
+            role,
+            actor=actor,
+            now=now,
+            target=operator.email,
+        )
 
 
-def deactivate(operator: Operator) -> None:
+def deactivate(
+    operator: Operator, *, now: datetime | None = None, actor: Actor = audit.SYSTEM
+) -> None:
     with transaction.write():
         if operator.role == Role.ADMIN and _other_active_admins(operator) == 0:
             raise OperatorRuleBroken("The last admin cannot be deactivated.")
+        before = operator.active
         operator.active = False
+        audit.record_change(
+            AuditAction.OPERATOR_DISABLED,
+            before,
+            False,
+            actor=actor,
+            now=now,
+            target=operator.email,
+        )
+        console_sessions.end_all_of(operator, now=_now(now))
+
+
+def activate(
+    operator: Operator, *, now: datetime | None = None, actor: Actor = audit.SYSTEM
+) -> None:
+    """Let a deactivated operator sign in again. Their console sessions from before stay ended
+    (any still unended are ended now): they sign in afresh."""
+    with transaction.write():
+        before = operator.active
+        operator.active = True
+        audit.record_change(
+            AuditAction.OPERATOR_ENABLED,
+            before,
+            True,
+            actor=actor,
+            now=now,
+            target=operator.email,
+        )
+        console_sessions.end_all_of(operator, now=_now(now))
+
+
+def reset_password(
+    operator: Operator, password: str, *, now: datetime | None = None, actor: Actor = audit.SYSTEM
+) -> None:
+    """Give the operator a new password (an admin's reset, without the old one): every console
+    session of theirs ends."""
+    if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
+        raise OperatorRuleBroken(
+            f"The password needs {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH:,} characters."
+        )
+    password_hash = generate_password_hash(password)  # slow: before the write lock is taken
+    with transaction.write():
+        operator.password_hash = password_hash
+        audit.record(
+            AuditAction.OPERATOR_PASSWORD_RESET, actor=actor, now=now, target=operator.email
+        )
+        console_sessions.end_all_of(operator, now=_now(now))
 
 
 # --- each operator's own profile ----------------------------------------------------------------
@@ -211,11 +313,17 @@ def update_profile(
             operator.notify_email = notify_email
 
 
-def change_password(operator: Operator, current_password: str, new_password: str) -> None:
-    """Replace the operator's password when `current_password` is right, and raise their session
-    generation: every console session and remember-me cookie issued before ends at its next
-    request (the caller re-issues the one it is serving). A concurrent change wins: this one is
-    then refused as a wrong current password, which it has become."""
+def change_password(
+    operator: Operator,
+    current_password: str,
+    new_password: str,
+    *,
+    now: datetime,
+    keep_session_id: int | None,
+) -> None:
+    """Replace the operator's password when `current_password` is right, and end their console
+    sessions but `keep_session_id` (the one making the change continues). A concurrent change
+    wins: this one is then refused as a wrong current password, which it has become."""
     verified_hash = operator.password_hash
     if not check_password_hash(verified_hash, current_password):
         raise ProfileRejected("current_password", "The current password is wrong.")
@@ -225,8 +333,9 @@ def change_password(operator: Operator, current_password: str, new_password: str
         result = db.session.execute(
             update(Operator)
             .where(Operator.id == operator.id, Operator.password_hash == verified_hash)
-            .values(password_hash=new_hash, session_generation=Operator.session_generation + 1)
+            .values(password_hash=new_hash)
             .execution_options(synchronize_session=False)
         )
         if cast("CursorResult[Any]", result).rowcount != 1:
             raise ProfileRejected("current_password", "The current password is wrong.")
+        console_sessions.end_all_of(operator, now=now, except_id=keep_session_id)

@@ -7,8 +7,11 @@ line reported at once with its line number, and the limits of the `allowed_origi
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from promptify.models import Workspace
-from promptify.services import workspaces
+from promptify.services import audit, workspaces
+from promptify.services.audit import Actor
 
 MAX_ORIGINS = 100
 MAX_ORIGIN_LENGTH = 255  # allowed_origin.origin is VARCHAR(255)
@@ -56,8 +59,10 @@ def parse_origin_lines(text: str) -> list[str]:
     return sorted(origins)
 
 
-def replace_origins(workspace: Workspace, text: str) -> list[str]:
+def replace_origins(
+    workspace: Workspace, text: str, *, now: datetime, actor: Actor = audit.SYSTEM
+) -> list[str]:
     """Replace the workspace's allowed origins (an empty list allows any origin)."""
     origins = parse_origin_lines(text)
-    workspaces.set_origins(workspace, origins)
+    workspaces.set_origins(workspace, origins, now=now, actor=actor)
     return [o.origin for o in workspace.origins]

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+MIN_AUDIT_RETENTION = timedelta(days=365)  # the audit log is kept at least a year
+
 
 @dataclass(frozen=True)
 class Policy:
@@ -22,6 +24,7 @@ class Policy:
     last_seen_throttle: timedelta  # "last seen" and similar stamps are rewritten at most this often
     anonymous_retention: timedelta  # `promptify purge` deletes anonymous visitors idle this long
     failure_retention: timedelta  # ... and refused identifications this old
+    audit_retention: timedelta  # ... and audit events this old (never less than a year)
     # unread messages are emailed this long after they arrived; None: no email (no SMTP server)
     notify_after: timedelta | None
     # what one visitor (the session's contact) may start and write per hour: 429 beyond
@@ -46,6 +49,7 @@ class Policy:
             last_seen_throttle=seconds("LAST_SEEN_THROTTLE_SECONDS"),
             anonymous_retention=days("PURGE_ANONYMOUS_AFTER_DAYS"),
             failure_retention=days("PURGE_FAILURES_AFTER_DAYS"),
+            audit_retention=max(days("AUDIT_RETENTION_DAYS"), MIN_AUDIT_RETENTION),
             notify_after=seconds("NOTIFY_AFTER_SECONDS") if config.get("SMTP_URL") else None,
             conversations_per_hour=int(config["CONVERSATIONS_PER_HOUR"]),
             messages_per_hour=int(config["MESSAGES_PER_HOUR"]),

@@ -1,4 +1,5 @@
-"""Retention (`promptify purge`): expired jti records, stale anonymous contacts, old failures.
+"""Retention (`promptify purge`): expired jti records, stale anonymous contacts, old failures,
+audit events past their retention (at least a year: docs/operations.md, "Retention").
 
 Safe while serving: small batches, each its own short transaction, and every delete re-checks its
 condition, so a visitor who comes back (or starts a conversation) mid-purge is never removed.
@@ -13,9 +14,16 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, delete, exists, select
 
 from promptify.extensions import db
-from promptify.models import Contact, Conversation, IdentifyFailure, UsedJti, WidgetSession
+from promptify.models import (
+    AuditEvent,
+    Contact,
+    Conversation,
+    IdentifyFailure,
+    UsedJti,
+    WidgetSession,
+)
 from promptify.services import transaction
-from promptify.services.policy import Policy
+from promptify.services.policy import MIN_AUDIT_RETENTION, Policy
 
 BATCH = 2000
 
@@ -26,6 +34,7 @@ class PurgeReport:
     sessions: int
     anonymous_contacts: int
     failures: int
+    audit_events: int
 
 
 def _stale_anonymous(cutoff: datetime):  # type: ignore[no-untyped-def]
@@ -59,4 +68,8 @@ def purge(*, now: datetime, policy: Policy) -> PurgeReport:
     failures = _delete_in_batches(
         IdentifyFailure, (IdentifyFailure.created_at < now - policy.failure_retention,)
     )
-    return PurgeReport(jti, sessions, anonymous, failures)
+    audit_events = _delete_in_batches(
+        AuditEvent,
+        (AuditEvent.created_at < now - max(policy.audit_retention, MIN_AUDIT_RETENTION),),
+    )
+    return PurgeReport(jti, sessions, anonymous, failures, audit_events)

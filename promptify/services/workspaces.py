@@ -12,8 +12,9 @@ from sqlalchemy.orm import joinedload
 
 from promptify.extensions import db
 from promptify.identity.errors import ApiError
-from promptify.models import AllowedOrigin, Workspace
-from promptify.services import sessions, transaction
+from promptify.models import AllowedOrigin, AuditAction, Workspace
+from promptify.services import audit, sessions, transaction
+from promptify.services.audit import Actor
 
 
 class InvalidOrigin(ValueError):
@@ -95,21 +96,51 @@ def origin_allowed(workspace: Workspace, origin: str) -> bool:
         return False
 
 
-def set_origins(workspace: Workspace, origins: list[str]) -> None:
+def set_origins(
+    workspace: Workspace,
+    origins: list[str],
+    *,
+    now: datetime | None = None,
+    actor: Actor = audit.SYSTEM,
+) -> None:
     """Make the allowed origins exactly `origins`; rows that stay are kept (the unique key
-    (workspace, origin) would refuse deleting and re-inserting them in one flush)."""
+    (workspace, origin) would refuse deleting and re-inserting them in one flush). The audit log
+    records `origins.changed` with the origins added and removed, when there are any."""
     wanted = {normalise_origin(o) for o in origins if o.strip()}
     with transaction.write():
         kept = [row for row in workspace.origins if row.origin in wanted]
         present = {row.origin for row in kept}
-        workspace.origins = kept + [AllowedOrigin(origin=o) for o in sorted(wanted - present)]
+        removed = sorted(row.origin for row in workspace.origins if row.origin not in wanted)
+        added = sorted(wanted - present)
+        workspace.origins = kept + [AllowedOrigin(origin=o) for o in added]
+        if added or removed:
+            audit.record(
+                AuditAction.ORIGINS_CHANGED,
+                actor=actor,
+                now=now,
+                workspace_id=workspace.id,
+                details={"added": added, "removed": removed, "count": len(wanted)},
+            )
 
 
-def set_require_jwt(workspace: Workspace, required: bool, *, now: datetime) -> int:
+def set_require_jwt(
+    workspace: Workspace, required: bool, *, now: datetime, actor: Actor = audit.SYSTEM
+) -> int:
     """Switch signed identification on or off. On, it ends every unverified session of an
-    identified contact (docs/security.md, "Cascades"); returns how many sessions it ended."""
+    identified contact (docs/security.md, "Cascades"); returns how many sessions it ended.
+    The audit log records `workspace.require_jwt` when the switch moved or sessions ended."""
     with transaction.write():
+        before = workspace.require_jwt
         workspace.require_jwt = required
-        if not required:
-            return 0
-        return sessions.end_unverified_identified_sessions(workspace.id, now=now)
+        ended = (
+            sessions.end_unverified_identified_sessions(workspace.id, now=now) if required else 0
+        )
+        if before != required or ended:
+            audit.record(
+                AuditAction.REQUIRE_JWT,
+                actor=actor,
+                now=now,
+                workspace_id=workspace.id,
+                details={"before": before, "after": required, "sessions_ended": ended},
+            )
+        return ended

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from promptify import clock as app_clock
 from promptify.extensions import db
-from promptify.models import Conversation, Operator
+from promptify.models import ConsoleSession, Conversation, Operator
 from promptify.services import operators, teamwork
 from tests.conftest import csrf_token_from
 from tests.factories import identify, make_workspace
@@ -46,9 +46,26 @@ def _operator(app, email: str) -> dict:
             "name": operator.name,
             "time_zone": operator.time_zone,
             "notify_email": operator.notify_email,
-            "session_generation": operator.session_generation,
+            "live_sessions": _live_sessions(operator.id),
             "password_hash": operator.password_hash,
         }
+
+
+def _live_sessions(operator_id: int) -> int:
+    return len(
+        db.session.scalars(
+            select(ConsoleSession.id).where(
+                ConsoleSession.operator_id == operator_id, ConsoleSession.ended_at.is_(None)
+            )
+        ).all()
+    )
+
+
+def _copy_of(app, browser: FlaskClient) -> FlaskClient:
+    """Another client carrying a copy of `browser`'s session cookie."""
+    copy = app.test_client()
+    copy.set_cookie("session", browser.get_cookie("session").value)
+    return copy
 
 
 def _sign_in(client: FlaskClient, email: str, password: str = PASSWORD, remember: bool = False):
@@ -284,6 +301,8 @@ def test_console_times_are_shown_in_the_operators_time_zone_with_utc_on_hover(
     assert utc + "2025-01-15 13:00 CET</time>" in panel
     # the profile says what time it is in the zone, and so does the clock in summer
     clock.current = SUMMER
+    assert client.get("/profile").status_code == 302  # half a year unused: the session ended
+    assert _sign_in(client, email).status_code == 303
     profile = client.get("/profile").get_data(as_text=True)
     assert (
         '<time datetime="2025-07-15T12:00:00Z" title="2025-07-15 12:00 UTC">'
@@ -429,10 +448,14 @@ def test_the_service_applies_the_same_rules_as_the_form(app, login):
     with app.app_context():
         operator = db.session.scalar(select(Operator).where(Operator.email == email))
         with pytest.raises(operators.ProfileRejected, match="at least 8 characters") as short:
-            operators.change_password(operator, PASSWORD, "1234567")
+            operators.change_password(
+                operator, PASSWORD, "1234567", now=app_clock.now(), keep_session_id=None
+            )
         assert short.value.field == "new_password"
         with pytest.raises(operators.ProfileRejected, match="at most 1,024 characters"):
-            operators.change_password(operator, PASSWORD, "x" * 1025)
+            operators.change_password(
+                operator, PASSWORD, "x" * 1025, now=app_clock.now(), keep_session_id=None
+            )
         with pytest.raises(operators.ProfileRejected, match="U\\+0007"):
             operators.update_profile(operator, name="ding\x07", time_zone="Europe/Berlin")
         with pytest.raises(operators.ProfileRejected) as zone:
@@ -452,7 +475,7 @@ def test_changing_the_password_ends_the_other_sessions_and_keeps_this_one(
 
     changed = _change_password(client, csrf("/profile"))
     assert changed.status_code == 303 and changed.headers["Location"] == "/profile"
-    assert _operator(app, email)["session_generation"] == 1
+    assert _operator(app, email)["live_sessions"] == 1  # the one that changed it
 
     page = client.get("/profile")  # this session continues
     assert page.status_code == 200
@@ -471,54 +494,48 @@ def test_changing_the_password_ends_the_other_sessions_and_keeps_this_one(
     assert other.get("/inbox").status_code == 302  # still out, until it signs in again
 
 
-def test_remember_me_cookies_from_before_the_change_end_too(client, app, app_id, login, csrf):
+def test_kept_signed_in_sessions_from_before_the_change_end_too(client, app, app_id, login, csrf):
     email = login("agent")
     other = app.test_client()
     assert _sign_in(other, email, remember=True).status_code == 303
-    assert other.get_cookie("remember_token") is not None
-    other.delete_cookie("session")  # the browser was closed: only the remember-me cookie is left
-    assert other.get("/inbox").status_code == 200  # it signs the operator back in
-
+    assert other.get("/inbox").status_code == 200
     assert _change_password(client, csrf("/profile")).status_code == 303
-    other.delete_cookie("session")
-    assert other.get("/inbox").status_code == 302  # the cookie from before no longer does
-    assert other.get_cookie("remember_token") is None  # and it is deleted
+    assert other.get("/inbox").status_code == 302  # "Keep me signed in" keeps it no longer
+    assert _copy_of(app, other).get("/inbox").status_code == 302
 
 
-def test_this_browsers_remember_me_cookie_follows_the_change(client, app, app_id, login):
+def test_this_browsers_kept_session_continues_after_the_change(client, app, app_id, login):
     email = login("agent")
     me = app.test_client()
     assert _sign_in(me, email, remember=True).status_code == 303
     token = csrf_token_from(me.get("/profile").get_data(as_text=True))
-    old_cookie = me.get_cookie("remember_token").value
     assert _change_password(me, token).status_code == 303
-    assert me.get_cookie("remember_token").value != old_cookie  # written again
-    me.delete_cookie("session")
-    assert me.get("/inbox").status_code == 200  # still signed in after a browser restart
+    assert me.get("/inbox").status_code == 200  # still signed in, with the same cookie
+    assert _copy_of(app, me).get("/inbox").status_code == 200  # (its token stays valid)
     assert client.get("/inbox").status_code == 302  # the login fixture's session ended
 
 
-def test_sessions_signed_before_generations_existed_end_too(client, app, app_id, login, csrf):
-    """A session that carries only the operator's id counts as generation 0."""
+def test_session_cookies_from_before_console_sessions_are_refused(client, app, app_id, login):
+    """What a session carried before sessions were rows: the operator's id (and a generation)."""
     email = login("agent")
     operator_id = _operator(app, email)["id"]
-    other = app.test_client()
-    assert _sign_in(other, email).status_code == 303
-    with other.session_transaction() as session:
-        session["_user_id"] = str(operator_id)
-    assert other.get("/inbox").status_code == 200
-    assert _change_password(client, csrf("/profile")).status_code == 303
-    assert other.get("/inbox").status_code == 302
+    for old_value in (str(operator_id), f"{operator_id}:0"):
+        other = app.test_client()
+        assert _sign_in(other, email).status_code == 303
+        with other.session_transaction() as session:
+            session["_user_id"] = old_value
+        assert other.get("/inbox").status_code == 302
 
 
-def test_sign_out_deletes_the_remember_me_cookie(client, app, app_id, login):
+def test_sign_out_ends_a_kept_signed_in_session(client, app, app_id, login):
     email = login("agent")
     browser = app.test_client()
     assert _sign_in(browser, email, remember=True).status_code == 303
+    copy = _copy_of(app, browser)
     token = csrf_token_from(browser.get("/inbox").get_data(as_text=True))
     assert browser.post("/logout", data={"csrf_token": token}).status_code == 303
-    assert browser.get_cookie("remember_token") is None
     assert browser.get("/inbox").status_code == 302
+    assert copy.get("/inbox").status_code == 302  # the cookie's copy too
     assert client.get("/inbox").status_code == 200  # another browser's session is its own
 
 
@@ -528,10 +545,18 @@ def test_a_concurrent_password_change_wins_and_the_later_one_is_refused(app, log
     with app.app_context():
         operator = db.session.scalar(select(Operator).where(Operator.email == email))
         seen_by_the_other = Operator(id=operator.id, password_hash=operator.password_hash)
-        operators.change_password(operator, PASSWORD, NEW_PASSWORD)
+        operators.change_password(
+            operator, PASSWORD, NEW_PASSWORD, now=app_clock.now(), keep_session_id=None
+        )
         with pytest.raises(operators.ProfileRejected, match="current password is wrong"):
-            operators.change_password(seen_by_the_other, PASSWORD, "a third long password")
-    assert _operator(app, email)["session_generation"] == 1
+            operators.change_password(
+                seen_by_the_other,
+                PASSWORD,
+                "a third long password",
+                now=app_clock.now(),
+                keep_session_id=None,
+            )
+    assert _operator(app, email)["live_sessions"] == 0
     assert _sign_in(app.test_client(), email, NEW_PASSWORD).status_code == 303
 
 

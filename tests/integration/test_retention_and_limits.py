@@ -56,6 +56,8 @@ def test_purge_removes_only_what_no_rule_needs(app, client, runner, clock):
         "1",
         "failures",
         "1",
+        "audit_events",
+        "0",
     ]
     assert _count(app, UsedJti) == 0 and _count(app, IdentifyFailure) == 0
     with app.app_context():
@@ -73,6 +75,8 @@ def test_purge_removes_only_what_no_rule_needs(app, client, runner, clock):
         "anonymous_contacts",
         "0",
         "failures",
+        "0",
+        "audit_events",
         "0",
     ]
 

@@ -12,6 +12,7 @@ from flask import Blueprint, render_template, url_for
 from flask.typing import ResponseReturnValue
 
 from promptify import clock
+from promptify.blueprints.audit import current_actor
 from promptify.blueprints.auth import role_required
 from promptify.blueprints.console import bound_to_workspace, current_workspace
 from promptify.blueprints.installation import snippets
@@ -77,7 +78,9 @@ def save_origins() -> ResponseReturnValue:
     form = OriginsForm()
     if form.validate_on_submit():
         try:
-            saved = origin_list.replace_origins(workspace, form.origins.data or "")
+            saved = origin_list.replace_origins(
+                workspace, form.origins.data or "", now=clock.now(), actor=current_actor()
+            )
         except origin_list.OriginListRejected as rejected:
             form.origins.errors.extend(rejected.errors)
         else:

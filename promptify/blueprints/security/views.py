@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, Response, abort, render_template, request, url_for
+from flask import Blueprint, Response, abort, render_template, url_for
 from flask.typing import ResponseReturnValue
 
 from promptify import clock
+from promptify.blueprints.audit import current_actor
 from promptify.blueprints.auth import role_required
-from promptify.blueprints.console import bound_to_workspace, current_workspace
+from promptify.blueprints.console import bound_to_workspace, current_workspace, id_arg
 from promptify.blueprints.security import countdown
 from promptify.config import current_policy
 from promptify.forms import KeyForm, RequireJwtForm, RevokeKeyForm, TokenTesterForm
@@ -69,7 +70,7 @@ def index() -> ResponseReturnValue:
 def failure_log() -> ResponseReturnValue:
     """One page of the failure log; the full page (with that log page) without htmx."""
     workspace, now = current_workspace(), clock.now()
-    before = request.args.get("before", type=int)
+    before = id_arg("before")  # an id beyond the column's range is no page: the newest then
     return _render(
         workspace, now, "settings/_failures.html", **_failures_context(workspace, before)
     )
@@ -87,7 +88,9 @@ def add_key() -> ResponseReturnValue:
     added = None
     if form.validate_on_submit():
         try:
-            added = keys_service.add_key(workspace, form.pem.data or "", now=now)
+            added = keys_service.add_key(
+                workspace, form.pem.data or "", now=now, actor=current_actor()
+            )
         except KeyRejected as error:
             form.pem.errors.append(
                 error.message
@@ -126,7 +129,7 @@ def revoke_key() -> ResponseReturnValue:
         }
         return _render(workspace, now, "settings/_key_list.html", 422, **context)
     try:
-        revocation = keys_service.revoke_key(workspace, thumbprint, now=now)
+        revocation = keys_service.revoke_key(workspace, thumbprint, now=now, actor=current_actor())
     except keys_service.UnknownKey:
         abort(404)
     key, ended = revocation.key, revocation.sessions_ended
@@ -152,7 +155,9 @@ def require_jwt() -> ResponseReturnValue:
     form = RequireJwtForm()
     if not form.validate_on_submit():
         abort(400)
-    ended = workspaces.set_require_jwt(workspace, bool(form.require_jwt.data), now=now)
+    ended = workspaces.set_require_jwt(
+        workspace, bool(form.require_jwt.data), now=now, actor=current_actor()
+    )
     if workspace.require_jwt:
         notice = (
             "Signed identification is now required: setUser calls without a valid JWT are refused, "

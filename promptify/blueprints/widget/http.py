@@ -10,6 +10,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from promptify import clock
+from promptify.config import current_policy
 from promptify.extensions import limiter
 from promptify.identity.errors import ApiError
 from promptify.identity.strict_json import StrictJSONError, loads_strict
@@ -65,7 +66,12 @@ def _resolve_workspace_and_origin() -> ResponseReturnValue | None:
             # A browser never sends the POST after a refused preflight: record the preflight,
             # or an admin with a wrong origin list would see an empty failure log.
             failures.record(
-                g.workspace, error, origin=origin, now=clock.now(), session_token=session_token()
+                g.workspace,
+                error,
+                origin=origin,
+                now=clock.now(),
+                policy=current_policy(),
+                session_token=session_token(),
             )
         raise error
     if request.method == "OPTIONS":

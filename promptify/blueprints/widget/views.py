@@ -39,6 +39,7 @@ def identify(app_id: str) -> ResponseReturnValue:
             error,
             origin=request.headers.get("Origin"),
             now=now,
+            policy=current_policy(),
             session_token=session_token(),
         )
         raise
