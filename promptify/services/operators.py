@@ -47,7 +47,7 @@ class ProfileRejected(ValueError):
 
 
 def authenticate(email: str, password: str) -> Operator | None:
-    operator = db.session.scalar(select(Operator).where(Operator.email == email.strip().lower()))
+    operator = find_by_email(email)
     if operator is None:
         check_password_hash(_DUMMY_HASH, password)
         return None
@@ -57,7 +57,11 @@ def authenticate(email: str, password: str) -> Operator | None:
 
 
 def find_by_email(email: str) -> Operator | None:
-    return db.session.scalar(select(Operator).where(Operator.email == email.strip().lower()))
+    """None too for text no stored email can be (control characters: PostgreSQL refuses NUL)."""
+    normalised = email.strip().lower()
+    if not normalised.isprintable():
+        return None
+    return db.session.scalar(select(Operator).where(Operator.email == normalised))
 
 
 def list_operators() -> list[Operator]:

@@ -130,3 +130,12 @@ def test_console_security_headers(client, login):
     assert " on" not in response.get_data(as_text=True).replace(
         " one", ""
     )  # no inline on* handlers
+
+
+@pytest.mark.parametrize("email", ["a\x00b@example.com", "a\nb@example.com", "\x7f@example.com"])
+def test_a_sign_in_with_control_characters_in_the_email_is_refused_not_a_500(client, email):
+    token = csrf_token_from(client.get("/login").get_data(as_text=True))
+    response = client.post(
+        "/login", data={"email": email, "password": "a long password", "csrf_token": token}
+    )
+    assert response.status_code in (400, 401)  # the form's own refusal, never a server error
