@@ -8,7 +8,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any
 
-from flask import Blueprint, Response, abort, jsonify, request, url_for
+from flask import Blueprint, Response, abort, flash, jsonify, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
@@ -153,12 +153,30 @@ def conversation(conversation_id: int) -> ResponseReturnValue:
     """Opening a conversation marks it read for this operator (before the list is rendered, so
     a full page shows it read). When that changed anything, the list refreshes once the thread
     is swapped in: after htmx has pushed the new URL, which tells the list which row is open."""
+    if _find(conversation_id) is None and not is_htmx():
+        if (switched := _switch_to_its_workspace(conversation_id)) is not None:
+            return switched
     selected = _conversation_or_404(conversation_id)
     marked = teamwork.mark_read(current_user, selected)
     response = fragment_or_page(PAGE, THREAD, _thread_context(selected), page_context=_list_context)
     if marked and is_htmx():
         response.headers["HX-Trigger-After-Swap"] = UPDATED
     return response
+
+
+def _switch_to_its_workspace(conversation_id: int) -> ResponseReturnValue | None:
+    """A conversation of another workspace, opened from an email or a notification: operators
+    serve every workspace, so the console switches to that one and opens it (None: no such
+    conversation anywhere)."""
+    if not in_id_range(conversation_id):
+        return None
+    workspace_id = inbox_service.workspace_id_of(conversation_id)
+    workspace = next((w for w in all_workspaces() if w.id == workspace_id), None)
+    if workspace is None:
+        return None
+    session["workspace"] = workspace.app_id
+    flash(f"Switched to the workspace {workspace.name}, where this conversation is.", "info")
+    return redirect(url_for("inbox.conversation", conversation_id=conversation_id), code=303)
 
 
 @bp.get("/<int:conversation_id>/earlier")

@@ -178,6 +178,13 @@ def get_conversation(workspace_id: int, conversation_id: int) -> Conversation | 
     )
 
 
+def workspace_id_of(conversation_id: int) -> int | None:
+    """The workspace a conversation belongs to (a link from an email may name any)."""
+    return db.session.scalar(
+        select(Conversation.workspace_id).where(Conversation.id == conversation_id)
+    )
+
+
 def thread(
     conversation: Conversation,
     *,

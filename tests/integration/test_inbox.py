@@ -189,11 +189,20 @@ def test_poll_answers_204_then_new_messages_then_286(client, app, app_id, login)
     assert client.get("/inbox/999999/poll?after=0", headers=HX).status_code == 286
 
 
-def test_other_workspace_conversation_is_404(client, app, app_id, login):
+def test_a_link_to_another_workspaces_conversation_switches_to_that_workspace(
+    client, app, app_id, login
+):
+    """Operators serve every workspace: a link from an email or a notification opens the
+    conversation in its own workspace; within a page (htmx) nothing switches behind its back."""
     login("agent")
     other = make_workspace(app)
-    cid = make_conversation(app, other)
-    assert client.get(f"/inbox/{cid}").status_code == 404  # the console shows the oldest workspace
+    cid = make_conversation(app, other, messages=("Only in the other workspace",))
+    assert client.get(f"/inbox/{cid}", headers={"HX-Request": "true"}).status_code == 404
+    opened = client.get(f"/inbox/{cid}")
+    assert opened.status_code == 303 and opened.headers["Location"].endswith(f"/inbox/{cid}")
+    page = client.get(f"/inbox/{cid}").get_data(as_text=True)
+    assert "Only in the other workspace" in page and "Switched to the workspace" in page
+    assert client.get("/inbox/2147483647").status_code == 404  # nowhere at all
 
 
 def test_statement_count_does_not_grow_with_rows(client, app, app_id, login):
